@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+const optionalUrl = optionalText.pipe(z.url().optional());
+const folder = (fallback: string) =>
+  optionalText.transform((value) => path.resolve(projectRoot, value ?? fallback));
+
+/**
+ * Every setting the stack reads from its environment. An external component named here
+ * (DATABASE_URL, TEMPORAL_ADDRESS, RESTAURANT_API_URL) replaces the embedded one.
+ */
+export const environmentSchema = z.object({
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DATA_DIR: folder('.data'),
+  TOOLS_DIR: folder('.tools'),
+
+  DATABASE_URL: optionalUrl,
+  WAREHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')
+    .default('restaurant_analytics'),
+  EMBEDDED_POSTGRES_PORT: port.default(54329),
+  RESTAURANT_DB_PASSWORD: optionalText,
+  ETL_DB_PASSWORD: optionalText,
+  ANALYTICS_READER_PASSWORD: optionalText,
+
+  TEMPORAL_ADDRESS: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[^\s:/]+:\d+$/, 'host:port, e.g. 127.0.0.1:7233')
+      .optional(),
+  ),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('restaurant-ingest'),
+  TEMPORAL_CLI: optionalText,
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  RESTAURANT_API_URL: optionalUrl,
+  API_PORT: port.default(8000),
+  API_RATE: positiveInt.default(200),
+  API_SEED: optionalText,
+
+  WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
+});
+
+export type StackConfig = z.infer<typeof environmentSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
+  const variable = String(issue.path[0] ?? 'environment');
+  const given = env[variable];
+  const shown = given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+  return `${variable}: ${issue.message}${shown}`;
+}
+
+/** Reads `.env` from the project root (real environment variables win) and validates everything. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const dotenv = path.join(projectRoot, '.env');
+  if (env === process.env && existsSync(dotenv)) process.loadEnvFile(dotenv);
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((issue) => describeIssue(issue, env)).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,66 @@
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../config/env.js';
+import { startEmbeddedPostgres } from '../stack/embedded-postgres.js';
+import { findFreePort } from '../stack/ports.js';
+import { resolveTemporalCli, startTemporalDevServer } from '../stack/temporal-server.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the PostgreSQL server the tests share; each test file makes its own database. */
+    postgresAdminUrl: string;
+    temporalAddress: string;
+    temporalCli: string;
+  }
+}
+
+/**
+ * One PostgreSQL and one Temporal dev server for the whole run. TEST_DATABASE_URL (or DATABASE_URL)
+ * names an existing server; otherwise an embedded one is started with fsync off.
+ */
+export default async function setup(project: TestProject) {
+  const config = loadConfig();
+  const runDir = path.join(config.DATA_DIR, 'test-run');
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const logFile = (name: string) => {
+    const stream = createWriteStream(path.join(runDir, `${name}.log`));
+    return (line: string) => stream.write(`${line}\n`);
+  };
+  const stops: Array<() => Promise<void>> = [];
+
+  const givenUrl = process.env.TEST_DATABASE_URL ?? config.DATABASE_URL;
+  let postgresAdminUrl = givenUrl;
+  if (!postgresAdminUrl) {
+    const postgres = await startEmbeddedPostgres({
+      clusterDir: path.join(runDir, 'postgres'),
+      preferredPort: 0,
+      sink: logFile('postgres'),
+      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: '300' },
+    });
+    stops.push(postgres.stop);
+    postgresAdminUrl = postgres.adminUrl;
+  }
+
+  const temporalCli = await resolveTemporalCli({
+    explicit: config.TEMPORAL_CLI,
+    toolsDir: config.TOOLS_DIR,
+    sink: (line) => console.log(`[global-setup] ${line}`),
+  });
+  const temporal = await startTemporalDevServer({
+    cli: temporalCli,
+    port: await findFreePort(),
+    namespace: 'default',
+    sink: logFile('temporal'),
+  });
+  stops.push(temporal.stop);
+
+  project.provide('postgresAdminUrl', postgresAdminUrl);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('temporalCli', temporalCli);
+
+  return async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+}
