@@ -1,0 +1,24 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as warehouseSchemas from './0001_warehouse_schemas.js';
+import * as rawEvents from './0002_raw_events.js';
+import * as facts from './0003_facts.js';
+import * as staging from './0004_staging.js';
+import * as auditLog from './0005_audit_log.js';
+import * as reportingViews from './0006_reporting_views.js';
+import * as healthFunctions from './0007_health_functions.js';
+
+/** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
+export const warehouseMigrations: Readonly<Record<string, Migration>> = {
+  '0001_warehouse_schemas': warehouseSchemas,
+  '0002_raw_events': rawEvents,
+  '0003_facts': facts,
+  '0004_staging': staging,
+  '0005_audit_log': auditLog,
+  '0006_reporting_views': reportingViews,
+  '0007_health_functions': healthFunctions,
+};
+
+/** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */
+export const warehouseMigrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...warehouseMigrations }),
+};
