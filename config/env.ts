@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { LOG_LEVELS } from '../telemetry/logger.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -21,7 +22,7 @@ const folder = (fallback: string) =>
  * (DATABASE_URL, TEMPORAL_ADDRESS, RESTAURANT_API_URL) replaces the embedded one.
  */
 export const environmentSchema = z.object({
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATA_DIR: folder('.data'),
   TOOLS_DIR: folder('.tools'),
 
@@ -53,6 +54,17 @@ export const environmentSchema = z.object({
   API_SEED: optionalText,
 
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
+  EVENT_PROCESSORS_MODULE: optionalText,
+
+  REALTIME_WORKFLOW_ID: z.string().min(1).default('restaurant_realtime_stream'),
+  POLLING_WORKFLOW_ID: z.string().min(1).default('restaurant_stream_ingest_polling'),
+  /** What `up` starts: the realtime stream, the polling fallback, or nothing. */
+  INGEST_MODE: z.enum(['realtime', 'polling', 'none']).default('realtime'),
+  POLL_INTERVAL_SECONDS: positiveInt.default(120),
+  INGEST_MAX_BATCH_EVENTS: positiveInt.default(2000),
+  INGEST_MAX_BATCH_WAIT_MS: positiveInt.default(25),
+  INGEST_SESSION_SECONDS: positiveInt.default(10),
+  INGEST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(5000),
 });
 
 export type StackConfig = z.infer<typeof environmentSchema>;

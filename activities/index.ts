@@ -1,0 +1,8 @@
+import { createIngestionActivities, type IngestionDependencies } from './ingestion/activities.js';
+
+export type ActivityDependencies = IngestionDependencies;
+
+/** Every activity the worker registers, grouped by the system they touch. */
+export function createActivities(deps: ActivityDependencies) {
+  return { ...createIngestionActivities(deps) };
+}

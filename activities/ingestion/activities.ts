@@ -1,0 +1,68 @@
+import { CancelledFailure, Context } from '@temporalio/activity';
+import type pg from 'pg';
+import type { Logger } from '../../telemetry/logger.js';
+import type { StreamPosition } from '../../workflows/messages.js';
+import type { ProcessorRegistry } from '../processors/processor.js';
+import { BatchWriter } from '../warehouse/batch-writer.js';
+import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
+import type { CheckpointRewind, SessionReport, SessionRequest } from './contracts.js';
+import { IngestionSession, type SessionProgress } from './session.js';
+
+export interface IngestionDependencies {
+  db: pg.Pool;
+  processors: ProcessorRegistry;
+  logger: Logger;
+  /** Written to events_raw.ingested_by. */
+  workerIdentity: string;
+  /** How often a running session heartbeats its committed position (and learns of cancellation). */
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * The ingestion activities. A session holds one connection for its batches and heartbeats its
+ * committed position on a timer, so a retry after a crash resumes exactly there.
+ */
+export function createIngestionActivities(deps: IngestionDependencies) {
+  async function runSession(request: SessionRequest, run: (session: IngestionSession) => Promise<SessionReport>): Promise<SessionReport> {
+    const context = Context.current();
+    const resumeFrom = context.info.heartbeatDetails as SessionProgress | undefined;
+    let progress: SessionProgress | undefined = resumeFrom;
+    const heartbeat = setInterval(() => context.heartbeat(progress), deps.heartbeatIntervalMs ?? 200);
+    const client = await deps.db.connect();
+    const logger = deps.logger.child({ stream: request.stream, activity: context.info.activityType, attempt: context.info.attempt });
+    try {
+      const session = new IngestionSession(request, resumeFrom, {
+        writer: new BatchWriter(client, deps.processors, deps.workerIdentity),
+        processors: deps.processors,
+        logger,
+        cancelled: context.cancellationSignal,
+        onCommit: (committed) => {
+          progress = committed;
+        },
+      });
+      return await run(session);
+    } catch (error) {
+      if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion session cancelled', [progress]);
+      logger.error('ingestion session failed', { error });
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+      client.release();
+    }
+  }
+
+  return {
+    async consumeStream(request: SessionRequest): Promise<SessionReport> {
+      return runSession(request, (session) => session.consumeStream());
+    },
+    async pollStream(request: SessionRequest): Promise<SessionReport> {
+      return runSession(request, (session) => session.pollStream());
+    },
+    async readCheckpoint(stream: string): Promise<StreamPosition | null> {
+      return readCheckpoint(deps.db, stream);
+    },
+    async rewindCheckpoint(rewind: CheckpointRewind): Promise<StreamPosition> {
+      return rewindCheckpoint(deps.db, rewind);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { z } from 'zod';
+import { envelopeSchema } from '../../events/envelope.js';
+import type { AcceptedEvent, ProcessorRegistry } from '../processors/processor.js';
+
+/**
+ * One message from the source, judged:
+ * - `event`: a well-formed envelope. It is kept in the raw audit trail; `problem` says why it is not
+ *   applied to the facts (invalid payload, no processor for its type) and sends it to events_rejected.
+ * - `unreadable`: not JSON, or no valid envelope: only events_rejected, with the raw text.
+ */
+export type DecodedMessage =
+  | { kind: 'event'; offset: number; eventId: string; event: AcceptedEvent; problem: string | null }
+  | { kind: 'unreadable'; offset: number | null; eventId: string | null; raw: string; reason: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/** Decodes a parsed JSON value; `offsetHint` is where the transport placed it (SSE `id:`, page position). */
+export function decodeValue(value: unknown, offsetHint: number | null, epoch: number, processors: ProcessorRegistry, rawText?: string): DecodedMessage {
+  if (typeof value === 'string') return decodeText(value, offsetHint, epoch, processors);
+  const envelope = envelopeSchema.safeParse(value);
+  if (!envelope.success) {
+    const offset = field(value, 'offset');
+    const eventId = field(value, 'event_id');
+    return {
+      kind: 'unreadable',
+      offset: typeof offset === 'number' && Number.isSafeInteger(offset) && offset > 0 ? offset : offsetHint,
+      eventId: typeof eventId === 'string' && UUID.test(eventId) ? eventId : null,
+      raw: rawText ?? JSON.stringify(value),
+      reason: `invalid envelope: ${describeIssues(envelope.error)}`,
+    };
+  }
+  const { offset, event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload } = envelope.data;
+  const event: AcceptedEvent = { offset, epoch, eventId, eventType, ts, partitionKey, payload };
+  const processor = processors.get(eventType);
+  if (!processor) return { kind: 'event', offset, eventId, event, problem: `no processor for event type "${eventType}" (kept in raw_data.events_raw)` };
+  const parsed = processor.payloadSchema.safeParse(payload);
+  if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error)}` };
+  event.payload = parsed.data;
+  return { kind: 'event', offset, eventId, event, problem: null };
+}
+
+/** Decodes the raw text of an SSE `data:` field (or a malformed event a page served as a string). */
+export function decodeText(text: string, offsetHint: number | null, epoch: number, processors: ProcessorRegistry): DecodedMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { kind: 'unreadable', offset: offsetHint, eventId: null, raw: text, reason: `malformed JSON: ${(error as Error).message}` };
+  }
+  return decodeValue(value, offsetHint, epoch, processors, text);
+}

@@ -1,0 +1,223 @@
+import { CancelledFailure } from '@temporalio/activity';
+import type { Logger } from '../../telemetry/logger.js';
+import type { StreamPosition } from '../../workflows/messages.js';
+import type { ProcessorRegistry } from '../processors/processor.js';
+import { fetchEventsPage, fetchSourceHead } from '../restaurant-api/events-page.js';
+import { SseFeed } from '../restaurant-api/sse-feed.js';
+import type { BatchWriter } from '../warehouse/batch-writer.js';
+import { Batch } from './batch.js';
+import type { SessionCounts, SessionReport, SessionRequest } from './contracts.js';
+import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
+import { StreamSequencer } from './sequencer.js';
+
+export interface SessionProgress {
+  position: StreamPosition;
+  counts: SessionCounts;
+}
+
+export interface SessionDependencies {
+  writer: BatchWriter;
+  processors: ProcessorRegistry;
+  logger: Logger;
+  /** Called after every commit with the committed progress (the activity heartbeats it). */
+  onCommit: (progress: SessionProgress) => void;
+  /** Aborts when the activity is cancelled (pause, rewind, stop). */
+  cancelled: AbortSignal;
+}
+
+export const emptyCounts = (): SessionCounts => ({
+  events: 0,
+  byType: {},
+  rejected: 0,
+  duplicatesSkipped: 0,
+  gapsFilled: 0,
+  eventsLostAtSource: 0,
+  sourceRestarts: 0,
+  batches: 0,
+});
+
+/**
+ * One consume or poll session: reads the source from the committed position, puts every message in
+ * its place (next, gap to fill from `/events`, duplicate, or a restarted source), and commits batches.
+ * A batch is written whole or not at all; after a cancellation nothing further is written.
+ */
+export class IngestionSession {
+  private readonly sequencer: StreamSequencer;
+  private batch = new Batch();
+  private readonly counts: SessionCounts;
+  private readonly startedAt = new Date().toISOString();
+  private committed: StreamPosition;
+  private lastBatchAt: string | null = null;
+  private lastEventTs: string | null = null;
+  private sourceHeadOffset: number | null = null;
+  private feed: SseFeed | undefined;
+  private readonly sessionEnds: AbortSignal;
+
+  constructor(
+    private readonly request: SessionRequest,
+    resumeFrom: SessionProgress | undefined,
+    private readonly deps: SessionDependencies,
+  ) {
+    this.committed = resumeFrom?.position ?? request.position;
+    this.counts = resumeFrom?.counts ?? emptyCounts();
+    this.sequencer = new StreamSequencer(this.committed);
+    this.sessionEnds = AbortSignal.any([deps.cancelled, AbortSignal.timeout(request.sessionSeconds * 1000)]);
+  }
+
+  /** Realtime: the SSE feed, with gaps filled from `/events`. */
+  async consumeStream(): Promise<SessionReport> {
+    await this.checkSourceContinuity();
+    const streamUrl = new URL('/stream', this.request.sourceUrl).toString();
+    this.feed = new SseFeed(streamUrl, {
+      fromOffset: this.sequencer.position.offset,
+      onLog: (message, fields) => this.deps.logger.info(message, { stream: this.request.stream, ...fields }),
+    });
+    try {
+      while (!this.sessionEnds.aborted) {
+        const messages = await this.feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds);
+        for (const message of messages) await this.route(decodeText(message.data, message.offset, this.sequencer.position.epoch, this.deps.processors));
+        await this.flush();
+      }
+    } finally {
+      this.feed.close();
+    }
+    return this.finish(false);
+  }
+
+  /** Polling: page `/events?since=` until caught up (or the session's time is up). */
+  async pollStream(): Promise<SessionReport> {
+    await this.checkSourceContinuity();
+    let caughtUp = false;
+    while (!this.sessionEnds.aborted && !caughtUp) {
+      const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
+      for (const { value, offset } of page.events) await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
+      await this.flush();
+      caughtUp = page.events.length < this.request.pageSize;
+    }
+    return this.finish(caughtUp);
+  }
+
+  private async finish(caughtUp: boolean): Promise<SessionReport> {
+    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    await this.flush();
+    this.sourceHeadOffset = (await fetchSourceHead(this.request.sourceUrl)) ?? Math.max(this.sourceHeadOffset ?? 0, this.committed.offset);
+    return {
+      ...this.counts,
+      position: this.committed,
+      startedAt: this.startedAt,
+      endedAt: new Date().toISOString(),
+      lastBatchAt: this.lastBatchAt,
+      lastEventTs: this.lastEventTs,
+      sourceHeadOffset: this.sourceHeadOffset,
+      caughtUp,
+    };
+  }
+
+  private async route(message: DecodedMessage): Promise<void> {
+    const { offset, eventId } = message;
+    if (offset === null) {
+      // Nothing says where it belongs: record it, and let the offsets around it speak for the stream.
+      if (message.kind === 'unreadable') this.reject(message);
+      return this.flushIfFull();
+    }
+    const placement = this.sequencer.place(offset, eventId);
+    if (placement.kind === 'gap') {
+      await this.fillGap(placement.from, placement.to);
+      return this.route(message);
+    }
+    if (placement.kind === 'behind') {
+      if (placement.seenHere || eventId === null || this.batch.has(eventId) || (await this.deps.writer.eventExists(eventId))) {
+        this.counts.duplicatesSkipped += 1;
+        return;
+      }
+      await this.recordSourceRestart(`offset ${offset} arrived after ${this.sequencer.position.offset} with an unseen event_id ${eventId}`);
+      return this.route(message);
+    }
+    this.sequencer.accept(offset, eventId);
+    if (message.kind === 'event') this.batch.addEvent(message.event, message.problem);
+    else this.reject(message);
+    await this.flushIfFull();
+  }
+
+  private reject(message: Extract<DecodedMessage, { kind: 'unreadable' }>): void {
+    this.batch.reject({ epoch: this.sequencer.position.epoch, offset: message.offset, eventId: message.eventId, raw: message.raw, reason: message.reason });
+  }
+
+  /**
+   * Offsets from..to never reached us (the old source's competing consumers, a dropped connection):
+   * fetch them from `/events`. What the source no longer has is recorded as lost, never skipped silently.
+   */
+  private async fillGap(from: number, to: number): Promise<void> {
+    if ((await this.checkSourceContinuity()) === 'restarted') return;
+    let since = from - 1;
+    while (since < to) {
+      const page = await fetchEventsPage(this.request.sourceUrl, since, Math.min(this.request.pageSize, to - since), this.deps.cancelled);
+      const inRange = page.events.filter((event) => event.offset > since && event.offset <= to);
+      const firstAvailable = inRange[0]?.offset ?? to + 1;
+      if (firstAvailable > since + 1) this.recordLoss(since + 1, firstAvailable - 1);
+      for (const { value, offset } of inRange) {
+        await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
+        this.counts.gapsFilled += 1;
+      }
+      since = Math.max(this.sequencer.position.offset, firstAvailable - 1);
+    }
+  }
+
+  private recordLoss(from: number, to: number): void {
+    const epoch = this.sequencer.position.epoch;
+    this.batch.reject({ epoch, offset: from, eventId: null, raw: '', reason: `lost at source: offsets ${from}–${to} (epoch ${epoch}) are no longer retained by the source` });
+    this.counts.eventsLostAtSource += to - from + 1;
+    this.sequencer.accept(to, null);
+  }
+
+  /**
+   * Does the source still hold our last event at our offset? If it has fewer events, or another event
+   * there, it restarted (the old source loses everything and starts again at 1): begin a new epoch.
+   */
+  private async checkSourceContinuity(): Promise<'continuous' | 'restarted' | 'unknown'> {
+    const { offset, lastEventId } = this.sequencer.position;
+    if (offset === 0 || lastEventId === null) return 'unknown';
+    const page = await fetchEventsPage(this.request.sourceUrl, offset - 1, 1, this.deps.cancelled);
+    const atOffset = page.events[0];
+    if (atOffset && atOffset.offset > offset) return 'unknown';
+    const idThere = atOffset && typeof atOffset.value === 'object' && atOffset.value !== null ? (atOffset.value as { event_id?: unknown }).event_id : undefined;
+    if (atOffset && idThere === lastEventId) return 'continuous';
+    await this.recordSourceRestart(
+      atOffset ? `the source holds another event (${String(idThere)}) at offset ${offset}` : `the source has no event at offset ${offset} any more`,
+    );
+    return 'restarted';
+  }
+
+  private async recordSourceRestart(reason: string): Promise<void> {
+    const previous = this.sequencer.position;
+    const position = this.sequencer.startNewEpoch();
+    this.batch.restarts.push({ previous, epoch: position.epoch, reason });
+    this.counts.sourceRestarts += 1;
+    this.deps.logger.warn('source restarted: its offsets went backwards; continuing in a new epoch', { stream: this.request.stream, reason, previous, epoch: position.epoch });
+    this.feed?.restartFrom(0);
+    await this.flush();
+  }
+
+  private async flushIfFull(): Promise<void> {
+    if (this.batch.size >= this.request.maxBatchEvents) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.batch.isEmpty) return;
+    // A cancelled session writes nothing more: what it read but did not commit is read again on resume.
+    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    const batch = this.batch;
+    this.batch = new Batch();
+    const position = this.sequencer.position;
+    const lastEventTs = batch.lastEventTs();
+    await this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset });
+    this.committed = position;
+    this.lastBatchAt = new Date().toISOString();
+    if (lastEventTs) this.lastEventTs = lastEventTs;
+    this.counts.batches += 1;
+    this.counts.events += batch.raw.length;
+    this.counts.rejected += batch.rejections.length;
+    for (const [type, count] of Object.entries(batch.countByType())) this.counts.byType[type] = (this.counts.byType[type] ?? 0) + count;
+    this.deps.onCommit({ position, counts: this.counts });
+  }
+}

@@ -1,0 +1,190 @@
+import { EventSource } from 'eventsource';
+
+/** One SSE message as it arrived: the offset from its `id:` line (null without one) and the raw `data:`. */
+export interface StreamMessage {
+  offset: number | null;
+  data: string;
+}
+
+export interface SseFeedOptions {
+  /** Resume point: sent as `Last-Event-ID` (a source may ignore it; gaps are filled elsewhere). */
+  fromOffset: number;
+  /** Reconnect when nothing at all (not even a keep-alive) arrived for this long. */
+  idleTimeoutMs?: number;
+  /** Flow control: past this many unread messages the connection is closed, and reopened once drained. */
+  maxQueued?: number;
+  onLog?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+class EveryEventSource extends EventSource {
+  onAnyMessage: ((event: MessageEvent) => void) | undefined;
+
+  // EventSource dispatches each message under its `event:` name; catching them all here keeps unknown
+  // event types from being dropped for want of a listener.
+  override dispatchEvent(event: Event): boolean {
+    if (event instanceof MessageEvent) this.onAnyMessage?.(event);
+    return super.dispatchEvent(event);
+  }
+}
+
+/**
+ * A supervised SSE connection to the event API: reconnects with exponential backoff and jitter after
+ * errors, non-200 answers and idle silence, always resuming after the last message it queued.
+ */
+export class SseFeed {
+  private readonly queue: StreamMessage[] = [];
+  private head = 0;
+  private lastQueuedOffset: number;
+  private source: EveryEventSource | undefined;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout;
+  private lastByteAt = Date.now();
+  private backoffMs = 0;
+  private wake: (() => void) | undefined;
+  private heldBack = false;
+  readonly stats = { connections: 0, reconnects: 0, messages: 0 };
+
+  constructor(
+    private readonly streamUrl: string,
+    private readonly options: SseFeedOptions,
+  ) {
+    this.lastQueuedOffset = options.fromOffset;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
+    this.idleTimer = setInterval(() => {
+      if (this.source && Date.now() - this.lastByteAt > idleTimeoutMs) this.reconnect(`no data or keep-alive for ${idleTimeoutMs} ms`);
+    }, Math.min(idleTimeoutMs, 5_000));
+    this.connect();
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Moves the resume point (after a detected source restart) and reconnects from there. */
+  restartFrom(offset: number): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.lastQueuedOffset = offset;
+    this.reconnect(`resuming from offset ${offset}`, 0);
+  }
+
+  /**
+   * Resolves with up to `max` messages: as soon as `max` are queued, or `waitMs` after the first one
+   * arrived, or when `signal` aborts (then possibly with none).
+   */
+  async take(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
+    if (this.queued === 0) await this.waitFor(() => this.queued > 0, Infinity, signal);
+    if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
+    const taken = this.queue.slice(this.head, this.head + max);
+    this.head += taken.length;
+    if (this.head > 50_000 || this.head === this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.heldBack && this.queued < this.maxQueued / 2) {
+      this.heldBack = false;
+      this.connect();
+    }
+    return taken;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.idleTimer);
+    clearTimeout(this.reconnectTimer);
+    this.source?.close();
+    this.source = undefined;
+    this.wake?.();
+  }
+
+  private get maxQueued(): number {
+    return this.options.maxQueued ?? 50_000;
+  }
+
+  private waitFor(ready: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (ready() || signal.aborted || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
+      signal.addEventListener('abort', finish);
+      this.wake = () => {
+        if (ready() || this.closed) finish();
+      };
+    });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.stats.connections += 1;
+    this.lastByteAt = Date.now();
+    const source = new EveryEventSource(this.streamUrl, { fetch: (input, init) => this.fetchWithResumePoint(input, init) });
+    source.onAnyMessage = (event) => this.enqueue(event);
+    source.onerror = (event) => {
+      if (this.source !== source) return;
+      const code = (event as Event & { code?: number }).code;
+      // A non-200 answer closes an EventSource for good; a dropped connection it retries itself, but we
+      // take over both so that backoff, jitter and the resume point are ours.
+      this.reconnect(code ? `HTTP ${code}` : `connection error${(event as Event & { message?: string }).message ? `: ${(event as Event & { message?: string }).message}` : ''}`);
+    };
+    source.onopen = () => {
+      this.backoffMs = 0;
+    };
+    this.source = source;
+  }
+
+  private async fetchWithResumePoint(input: string | URL, init: Parameters<typeof fetch>[1]): Promise<Response> {
+    const headers = new Headers(init?.headers);
+    headers.set('Last-Event-ID', String(this.lastQueuedOffset));
+    const response = await fetch(input, { ...init, headers });
+    if (response.status === 410) {
+      // Asked for offsets the source no longer retains: resume from the earliest it has; the gap
+      // before it is detected and recorded by the session like any other.
+      const body = (await response.clone().json().catch(() => ({}))) as { earliest_offset?: unknown; earliest?: unknown };
+      const earliest = Number(body.earliest_offset ?? body.earliest);
+      if (Number.isSafeInteger(earliest) && earliest > 0) this.lastQueuedOffset = earliest - 1;
+      this.options.onLog?.('source no longer retains the resume point', { status: 410, earliest });
+    }
+    if (!response.body) return response;
+    const touch = new TransformStream<Uint8Array, Uint8Array>({
+      transform: (chunk, controller) => {
+        this.lastByteAt = Date.now();
+        controller.enqueue(chunk);
+      },
+    });
+    return new Response(response.body.pipeThrough(touch), { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+
+  private enqueue(event: MessageEvent): void {
+    const offset = event.lastEventId === '' ? null : Number(event.lastEventId);
+    const message: StreamMessage = { offset: Number.isSafeInteger(offset) ? offset : null, data: String(event.data) };
+    if (message.offset !== null) this.lastQueuedOffset = message.offset;
+    this.queue.push(message);
+    this.stats.messages += 1;
+    if (this.queued >= this.maxQueued && !this.heldBack) {
+      this.heldBack = true;
+      this.source?.close();
+      this.source = undefined;
+    }
+    this.wake?.();
+  }
+
+  private reconnect(reason: string, delayMs?: number): void {
+    this.source?.close();
+    this.source = undefined;
+    clearTimeout(this.reconnectTimer);
+    if (this.closed) return;
+    this.backoffMs = delayMs ?? Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
+    const jittered = delayMs ?? Math.round(this.backoffMs * (0.5 + Math.random() / 2));
+    this.stats.reconnects += 1;
+    this.options.onLog?.('SSE reconnecting', { reason, inMs: jittered, fromOffset: this.lastQueuedOffset });
+    this.reconnectTimer = setTimeout(() => {
+      if (!this.heldBack) this.connect();
+    }, jittered);
+  }
+}

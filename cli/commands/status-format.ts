@@ -1,0 +1,24 @@
+import type { IngestionStatus } from '../../workflows/messages.js';
+
+const orDash = (value: number | string | null) => (value === null ? '–' : String(value));
+
+/** The human-readable `ingest status`, one block per workflow. */
+export function formatStatus(status: IngestionStatus): string {
+  const byType = Object.entries(status.totals.byType)
+    .map(([type, count]) => `${type} ${count}`)
+    .join(', ');
+  const rows: Array<[string, string]> = [
+    ['workflow', `${status.workflowId} (${status.mode}, run ${status.runs})`],
+    ['source', status.sourceUrl],
+    ['state', status.paused ? `paused — ${status.paused.reason} (since ${status.paused.since})` : status.state],
+    ['offset', `${status.position.offset} (epoch ${status.position.epoch})`],
+    ['lag', `${orDash(status.lag.events)} events, ${orDash(status.lag.seconds)} s (source head ${orDash(status.lag.sourceHeadOffset)})`],
+    ['rate', `${status.eventsPerSecond} events/s over the last session`],
+    ['events', `${status.totals.events}${byType ? ` — ${byType}` : ''}`],
+    ['rejected', String(status.totals.rejected)],
+    ['recovered', `${status.totals.gapsFilled} gap events filled, ${status.totals.duplicatesSkipped} duplicates skipped, ${status.totals.sourceRestarts} source restarts, ${status.totals.eventsLostAtSource} lost at source`],
+    ['last batch', orDash(status.lastBatchAt)],
+    ['last error', status.lastError ? `${status.lastError.at}: ${status.lastError.message}` : 'none'],
+  ];
+  return rows.map(([label, value]) => `${label.padEnd(11)} ${value}`).join('\n');
+}

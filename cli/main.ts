@@ -1,0 +1,32 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/env.js';
+import { apiCommand } from './commands/api.js';
+import { ingestCommand } from './commands/ingest.js';
+import { migrateCommand } from './commands/migrate.js';
+import { upCommand } from './commands/up.js';
+import { workerCommand } from './commands/worker.js';
+
+const program = new Command('restaurant-stack')
+  .description('Real-time restaurant analytics: event API → Temporal ingestion → PostgreSQL views for Metabase.')
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(upCommand())
+  .addCommand(apiCommand())
+  .addCommand(workerCommand())
+  .addCommand(migrateCommand())
+  .addCommand(ingestCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commander has already printed the problem; usage errors share the exit code of bad configuration.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  if (error instanceof ConfigError) {
+    console.error(`restaurant-stack: ${error.message}`);
+    process.exit(2);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`restaurant-stack: ${message}`);
+  if (process.env.LOG_LEVEL === 'debug' && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+}

@@ -1,0 +1,159 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { projectRoot, type StackConfig } from '../config/env.js';
+import { ensureIngestionRunning } from '../clients/ingestion-control.js';
+import { connectTemporalClient } from '../clients/temporal.js';
+import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
+import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
+import { resolveTemporalCli, startTemporalDevServer } from './temporal-server.js';
+import { waitUntil } from './wait.js';
+import { startWarehouse } from './warehouse.js';
+
+const CLI = path.join(projectRoot, 'bin', 'restaurant-stack.js');
+
+interface Component {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps one of our own Node components (event API, worker) running: it is restarted with backoff when
+ * it dies on its own, and stopped with SIGTERM (then SIGKILL after `graceMs`) when the stack stops.
+ */
+function superviseNodeComponent(name: string, args: string[], env: NodeJS.ProcessEnv, sink: LineSink, graceMs: number): Component {
+  let current: SupervisedChild | undefined;
+  let stopping = false;
+  let backoffMs = 1_000;
+  const loop = (async () => {
+    while (!stopping) {
+      const startedAt = Date.now();
+      current = spawnSupervised(name, process.execPath, [CLI, ...args], {
+        sink,
+        env: { ...process.env, ...env, RESTAURANT_STACK_SUPERVISED: '1' },
+        // Own process group: a terminal's Ctrl-C reaches only `up`, which then stops the parts in order.
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const outcome = await current.exited;
+      if (stopping) break;
+      if (Date.now() - startedAt > 60_000) backoffMs = 1_000;
+      sink(`exited unexpectedly (${outcome}); restarting in ${backoffMs / 1000} s`);
+      await sleep(backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    }
+  })();
+  return {
+    name,
+    async stop() {
+      stopping = true;
+      await current?.stop('SIGTERM', graceMs);
+      await loop;
+    },
+  };
+}
+
+/** `restaurant-stack up`: every part of the stack, embedded where the environment names no external one. */
+export async function runStack(config: StackConfig): Promise<void> {
+  const stackSink = prefixedSink('stack', 1);
+  const components: Component[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = (reason: string) => {
+    stopping ??= (async () => {
+      stackSink(`stopping (${reason}) …`);
+      for (const component of [...components].reverse()) {
+        await component.stop().catch((error: Error) => stackSink(`${component.name} did not stop cleanly: ${error.message}`));
+      }
+      clearRuntimeState(config.DATA_DIR);
+      stackSink('stopped; nothing left running');
+    })();
+    return stopping;
+  };
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      stackSink(`second ${signal}: exiting without waiting`);
+      process.exit(130);
+    }
+    void stopAll(signal).then(() => process.exit(0));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+
+  try {
+    stackSink('starting PostgreSQL and migrating the warehouse …');
+    const warehouse = await startWarehouse(config, { postgres: prefixedSink('postgres', 34), migrate: prefixedSink('migrate', 35) });
+    if (warehouse.embedded) components.push({ name: 'postgres', stop: warehouse.embedded.stop });
+
+    let temporalAddress = config.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      const cli = await resolveTemporalCli({ explicit: config.TEMPORAL_CLI, toolsDir: config.TOOLS_DIR, sink: stackSink });
+      stackSink('starting the Temporal dev server …');
+      const server = await startTemporalDevServer({
+        cli,
+        port: config.TEMPORAL_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        dbFile: path.join(config.DATA_DIR, 'temporal', 'dev-server.sqlite'),
+        namespace: config.TEMPORAL_NAMESPACE,
+        sink: prefixedSink('temporal', 36),
+      });
+      components.push({ name: 'temporal', stop: server.stop });
+      temporalAddress = server.address;
+    }
+
+    let apiUrl = config.RESTAURANT_API_URL;
+    if (!apiUrl) {
+      apiUrl = `http://127.0.0.1:${config.API_PORT}`;
+      const args = ['api', '--port', String(config.API_PORT), '--rate', String(config.API_RATE)];
+      if (config.API_SEED) args.push('--seed', config.API_SEED);
+      components.push(superviseNodeComponent('api', args, {}, prefixedSink('api', 32), 5_000));
+      const healthUrl = `${apiUrl}/health`;
+      await waitUntil(`the event API answers on ${healthUrl}`, 60_000, async () => {
+        try {
+          return (await fetch(healthUrl)).ok;
+        } catch {
+          return false;
+        }
+      });
+    }
+
+    const workerEnv = { DATABASE_URL: warehouse.etlUrl, TEMPORAL_ADDRESS: temporalAddress, RESTAURANT_API_URL: apiUrl };
+    const workerGraceMs = (config.WORKER_SHUTDOWN_GRACE_SECONDS + 5) * 1_000;
+    components.push(superviseNodeComponent('worker', ['worker'], workerEnv, prefixedSink('worker', 33), workerGraceMs));
+
+    writeRuntimeState(config.DATA_DIR, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      databaseUrl: warehouse.adminUrl,
+      temporalAddress,
+      apiUrl,
+    });
+
+    if (config.INGEST_MODE !== 'none') {
+      const client = await connectTemporalClient({ ...config, TEMPORAL_ADDRESS: temporalAddress });
+      try {
+        const started = await ensureIngestionRunning(client, config, { mode: config.INGEST_MODE, sourceUrl: apiUrl });
+        stackSink(started.created ? `started ingestion workflow ${started.workflowId}` : `ingestion workflow ${started.workflowId} is already running`);
+      } finally {
+        await client.connection.close();
+      }
+    }
+
+    const webUi = config.TEMPORAL_ADDRESS ? '(external Temporal: see its own Web UI)' : `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
+    stackSink('the stack is up:');
+    stackSink(`  event API        ${apiUrl}  (health: ${apiUrl}/health)`);
+    stackSink(`  Temporal         ${temporalAddress}   Web UI ${webUi}`);
+    stackSink(`  warehouse        ${redact(warehouse.adminUrl)}`);
+    stackSink('  ingestion status `npx restaurant-stack ingest status`; Ctrl-C stops everything');
+  } catch (error) {
+    stackSink(`start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+    await stopAll('start-up failed');
+    throw error;
+  }
+  await new Promise<never>(() => undefined);
+}
+
+function redact(connectionString: string): string {
+  const url = new URL(connectionString);
+  if (url.password) url.password = '***';
+  return url.toString();
+}

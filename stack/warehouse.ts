@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { StackConfig } from '../config/env.js';
+import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
+import { ETL_ROLE, roleConnectionString, type RolePasswords } from '../warehouse/roles.js';
+import type { LineSink } from './child-process.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+
+export interface Warehouse {
+  /** Connection string of the warehouse database as the migrating (admin) role. */
+  readonly adminUrl: string;
+  readonly passwords: RolePasswords;
+  /** Connection string the worker uses: the least-privileged ETL role when it has a password. */
+  readonly etlUrl: string;
+  readonly embedded?: EmbeddedPostgres;
+}
+
+const rolePasswordsSchema = z.object({ restaurantUser: z.string(), etl: z.string(), analyticsReader: z.string() });
+
+/**
+ * The embedded cluster's application roles get generated passwords, kept beside the cluster so that
+ * every later run (and the worker) uses the same ones. Passwords given in the environment win.
+ */
+function embeddedRolePasswords(dataDir: string): RolePasswords {
+  const file = path.join(dataDir, 'role-passwords.json');
+  if (existsSync(file)) return rolePasswordsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const generate = () => randomBytes(18).toString('base64url');
+  const passwords = { restaurantUser: generate(), etl: generate(), analyticsReader: generate() };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(passwords, null, 2)}\n`, { mode: 0o600 });
+  return passwords;
+}
+
+function rolePasswords(config: StackConfig, embedded: boolean): RolePasswords {
+  const generated = embedded ? embeddedRolePasswords(config.DATA_DIR) : {};
+  return {
+    restaurantUser: config.RESTAURANT_DB_PASSWORD ?? generated.restaurantUser,
+    etl: config.ETL_DB_PASSWORD ?? generated.etl,
+    analyticsReader: config.ANALYTICS_READER_PASSWORD ?? generated.analyticsReader,
+  };
+}
+
+/** PostgreSQL from DATABASE_URL, or the embedded one started; the warehouse database created if it may be. */
+export async function openWarehouse(config: StackConfig, sinks: { postgres: LineSink; migrate: LineSink }): Promise<Warehouse> {
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await startEmbeddedPostgres({
+        clusterDir: path.join(config.DATA_DIR, 'postgres'),
+        preferredPort: config.EMBEDDED_POSTGRES_PORT,
+        sink: sinks.postgres,
+      });
+  try {
+    const serverUrl = config.DATABASE_URL ?? embedded!.adminUrl;
+    const adminUrl = await ensureWarehouseDatabase(serverUrl, config.WAREHOUSE_DATABASE, sinks.migrate);
+    const passwords = rolePasswords(config, Boolean(embedded));
+    const etlUrl = passwords.etl ? roleConnectionString(adminUrl, ETL_ROLE, passwords.etl) : adminUrl;
+    return { adminUrl, etlUrl, passwords, embedded };
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+}
+
+/** `up`'s view: the warehouse opened and migrated to the latest schema. */
+export async function startWarehouse(config: StackConfig, sinks: { postgres: LineSink; migrate: LineSink }): Promise<Warehouse> {
+  const warehouse = await openWarehouse(config, sinks);
+  try {
+    const report = await migrateWarehouse({ connectionString: warehouse.adminUrl, passwords: warehouse.passwords, log: sinks.migrate });
+    sinks.migrate(report.applied.length === 0 ? 'warehouse schema up to date' : `applied ${report.applied.map((m) => m.name).join(', ')}`);
+    if (!config.ETL_DB_PASSWORD && !warehouse.embedded) sinks.migrate(`ETL_DB_PASSWORD is not set: the worker connects with DATABASE_URL's role instead of ${ETL_ROLE}`);
+    return warehouse;
+  } catch (error) {
+    await warehouse.embedded?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,14 @@
+import { NativeConnection } from '@temporalio/worker';
+import pg from 'pg';
+
+/** The worker's pool: one connection per running ingestion session, plus a few for checkpoints. */
+export function createWarehousePool(connectionString: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'restaurant-worker', idleTimeoutMillis: 30_000 });
+  // An idle client losing its server (a PostgreSQL restart) must not crash the worker.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export function connectWorkerToTemporal(address: string): Promise<NativeConnection> {
+  return NativeConnection.connect({ address });
+}

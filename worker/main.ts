@@ -1,0 +1,37 @@
+import { ConfigError, type StackConfig } from '../config/env.js';
+import { loadProcessors } from '../activities/processors/registry.js';
+import { createLogger } from '../telemetry/logger.js';
+import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
+import { createIngestionWorker } from './create-worker.js';
+
+/** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
+export async function runWorker(config: StackConfig): Promise<void> {
+  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the worker needs the warehouse connection (`npm start` sets it for the worker it runs)');
+  const logger = createLogger('worker', config.LOG_LEVEL);
+  const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
+  const db = createWarehousePool(config.DATABASE_URL);
+  const connection = await connectWorkerToTemporal(config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`);
+  try {
+    const worker = await createIngestionWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      db,
+      processors,
+      logger,
+      dataDir: config.DATA_DIR,
+      shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+    });
+    if (process.env.RESTAURANT_STACK_SUPERVISED) {
+      // Under `up`, stdin is a pipe from the supervisor: when it closes (the supervisor died), stop too.
+      process.stdin.on('close', () => worker.shutdown());
+      process.stdin.resume();
+    }
+    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+    await db.end();
+  }
+}

@@ -1,0 +1,2 @@
+export { restaurantRealtimeStream } from './realtime-stream.js';
+export { restaurantStreamIngestPolling } from './polling-ingest.js';

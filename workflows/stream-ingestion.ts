@@ -1,0 +1,319 @@
+/**
+ * The durable state and message handling shared by the realtime and polling workflows: the committed
+ * position (the checkpoint that replaces Airflow's `restaurant_stream_offset` Variable), pause/resume,
+ * rewind, status, and continue-as-new. Deterministic: no I/O here, only activities.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createIngestionActivities } from '../activities/ingestion/activities.js';
+import type { SessionReport, SessionRequest } from '../activities/ingestion/contracts.js';
+import {
+  MESSAGE_DESCRIPTIONS,
+  pauseSignal,
+  resumeSignal,
+  rewindUpdate,
+  statusQuery,
+  type IngestMode,
+  type IngestionError,
+  type IngestionStatus,
+  type IngestionTotals,
+  type IngestionTuning,
+  type PauseState,
+  type StreamIngestionInput,
+  type StreamPosition,
+} from './messages.js';
+
+type IngestionActivities = ReturnType<typeof createIngestionActivities>;
+
+export const DEFAULT_TUNING: IngestionTuning = {
+  maxBatchEvents: 2_000,
+  maxBatchWaitMs: 25,
+  sessionSeconds: 10,
+  pollIntervalSeconds: 120,
+  pageSize: 5_000,
+};
+
+const EMPTY_TOTALS: IngestionTotals = {
+  events: 0,
+  byType: {},
+  rejected: 0,
+  duplicatesSkipped: 0,
+  gapsFilled: 0,
+  eventsLostAtSource: 0,
+  sourceRestarts: 0,
+  batches: 0,
+  sessions: 0,
+};
+
+const checkpoints = proxyActivities<IngestionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+});
+
+function sessionActivities(tuning: IngestionTuning) {
+  return proxyActivities<IngestionActivities>({
+    startToCloseTimeout: `${tuning.sessionSeconds + 120} seconds`,
+    // A killed worker is noticed within this, and the retry resumes from the last heartbeat.
+    heartbeatTimeout: '5 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds', maximumAttempts: 4 },
+  });
+}
+
+const nowIso = () => new Date(Date.now()).toISOString();
+
+export class StreamIngestion {
+  readonly stream: string;
+  readonly sourceUrl: string;
+  readonly tuning: IngestionTuning;
+  position: StreamPosition;
+  paused: PauseState | null;
+  totals: IngestionTotals;
+  lastError: IngestionError | null = null;
+  lastReport: SessionReport | null = null;
+  state: IngestionStatus['state'] = 'consuming';
+  private readonly startedAt: string;
+  private readonly runs: number;
+  private rewinding = false;
+  private consuming = false;
+  private session: CancellationScope | undefined;
+  private readonly activities: IngestionActivities;
+
+  constructor(
+    readonly mode: IngestMode,
+    private readonly input: StreamIngestionInput,
+  ) {
+    const info = workflowInfo();
+    this.stream = input.stream ?? info.workflowId;
+    this.sourceUrl = input.sourceUrl;
+    this.tuning = { ...DEFAULT_TUNING, ...input.tuning };
+    this.position = input.position ?? { offset: 0, epoch: 1, lastEventId: null };
+    this.paused = input.paused ?? null;
+    this.totals = input.totals ?? structuredClone(EMPTY_TOTALS);
+    this.startedAt = input.startedAt ?? nowIso();
+    this.runs = (input.runsSoFar ?? 0) + 1;
+    this.activities = sessionActivities(this.tuning);
+
+    setHandler(
+      pauseSignal,
+      (request) => {
+        if (!this.paused) this.paused = { reason: request?.reason ?? 'paused by an operator', since: nowIso() };
+        this.session?.cancel();
+        this.publishDetails();
+      },
+      { description: MESSAGE_DESCRIPTIONS.pause },
+    );
+    setHandler(
+      resumeSignal,
+      () => {
+        this.paused = null;
+        this.publishDetails();
+      },
+      { description: MESSAGE_DESCRIPTIONS.resume },
+    );
+    setHandler(statusQuery, () => this.status(), { description: MESSAGE_DESCRIPTIONS.status });
+    setHandler(
+      rewindUpdate,
+      async ({ offset, epoch }) => {
+        const previous = { ...this.position };
+        this.rewinding = true;
+        try {
+          this.session?.cancel();
+          await condition(() => !this.consuming);
+          const position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset, epoch: epoch ?? previous.epoch });
+          this.position = position;
+          this.publishDetails();
+          return { previous, position };
+        } finally {
+          this.rewinding = false;
+        }
+      },
+      {
+        description: MESSAGE_DESCRIPTIONS.rewind,
+        validator: ({ offset, epoch }) => {
+          if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`offset must be a whole number ≥ 0, got ${offset}`);
+          if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch < 1)) throw new Error(`epoch must be a whole number ≥ 1, got ${epoch}`);
+        },
+      },
+    );
+    this.publishDetails();
+  }
+
+  status(): IngestionStatus {
+    const report = this.lastReport;
+    const head = report?.sourceHeadOffset ?? null;
+    const elapsedSeconds = report ? (Date.parse(report.endedAt) - Date.parse(report.startedAt)) / 1000 : 0;
+    return {
+      workflowId: workflowInfo().workflowId,
+      mode: this.mode,
+      stream: this.stream,
+      sourceUrl: this.sourceUrl,
+      state: this.paused ? 'paused' : this.state,
+      position: this.position,
+      paused: this.paused,
+      eventsPerSecond: report && elapsedSeconds > 0 ? Math.round(report.events / elapsedSeconds) : 0,
+      totals: this.totals,
+      lag: {
+        sourceHeadOffset: head,
+        events: head === null ? null : Math.max(0, head - this.position.offset),
+        seconds: report?.lastEventTs ? Math.max(0, (Date.parse(report.endedAt) - Date.parse(report.lastEventTs)) / 1000) : null,
+      },
+      lastBatchAt: report?.lastBatchAt ?? null,
+      lastSessionEndedAt: report?.endedAt ?? null,
+      lastError: this.lastError,
+      startedAt: this.startedAt,
+      runs: this.runs,
+      tuning: this.tuning,
+    };
+  }
+
+  /** Where a new workflow begins: an explicit start offset, else the committed checkpoint, else 0. */
+  async initialise(): Promise<void> {
+    if (this.input.position) return;
+    if (this.input.startFrom !== undefined) {
+      this.position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset: this.input.startFrom, epoch: this.position.epoch });
+      this.publishDetails();
+    } else {
+      await this.resyncPosition();
+    }
+  }
+
+  /** Waits while paused or rewinding; then continues as new if Temporal suggests it. */
+  async readyForNextSession(): Promise<void> {
+    await condition(() => !this.paused && !this.rewinding);
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      const { startFrom: _startedFrom, ...input } = this.input;
+      const carried: StreamIngestionInput = {
+        ...input,
+        stream: this.stream,
+        position: this.position,
+        paused: this.paused,
+        totals: this.totals,
+        startedAt: this.startedAt,
+        runsSoFar: this.runs,
+      };
+      await continueAsNew<(input: StreamIngestionInput) => Promise<IngestionStatus>>(carried);
+    }
+  }
+
+  /**
+   * Runs one consume or poll session in a cancellable scope. On success the workflow's position moves
+   * to what the session committed; after a cancellation (pause, rewind) or a failure, it is re-read
+   * from the warehouse checkpoint, which is written in the same transaction as the data.
+   */
+  /** True when the session ran to its end; false when a pause or rewind cancelled it. */
+  async runSession(kind: 'consumeStream' | 'pollStream'): Promise<boolean> {
+    const request: SessionRequest = {
+      stream: this.stream,
+      sourceUrl: this.sourceUrl,
+      position: this.position,
+      maxBatchEvents: this.tuning.maxBatchEvents,
+      maxBatchWaitMs: this.tuning.maxBatchWaitMs,
+      sessionSeconds: this.tuning.sessionSeconds,
+      pageSize: this.tuning.pageSize,
+    };
+    this.session = new CancellationScope();
+    this.consuming = true;
+    this.state = 'consuming';
+    try {
+      const report = await this.session.run(() => this.activities[kind](request));
+      this.applyReport(report);
+      this.lastError = null;
+      return true;
+    } catch (error) {
+      if (!isCancellation(error) || CancellationScope.current().consideredCancelled) throw error;
+      return false;
+    } finally {
+      this.consuming = false;
+      this.session = undefined;
+    }
+  }
+
+  async recoverFrom(error: unknown): Promise<void> {
+    this.state = 'recovering';
+    this.lastError = { message: describe(error), at: nowIso() };
+    this.publishDetails();
+    await sleep('5 seconds');
+  }
+
+  /** The warehouse checkpoint is the truth after anything but a clean session end. */
+  async resyncPosition(): Promise<void> {
+    await condition(() => !this.rewinding);
+    const committed = await checkpoints.readCheckpoint(this.stream);
+    if (committed) this.position = committed;
+    this.publishDetails();
+  }
+
+  private applyReport(report: SessionReport): void {
+    this.lastReport = report;
+    this.position = report.position;
+    const totals = this.totals;
+    totals.events += report.events;
+    totals.rejected += report.rejected;
+    totals.duplicatesSkipped += report.duplicatesSkipped;
+    totals.gapsFilled += report.gapsFilled;
+    totals.eventsLostAtSource += report.eventsLostAtSource;
+    totals.sourceRestarts += report.sourceRestarts;
+    totals.batches += report.batches;
+    totals.sessions += 1;
+    for (const [type, count] of Object.entries(report.byType)) totals.byType[type] = (totals.byType[type] ?? 0) + count;
+    this.publishDetails();
+  }
+
+  publishDetails(): void {
+    const s = this.status();
+    const lines = [
+      `**${s.mode} ingestion of \`${s.stream}\`** from ${s.sourceUrl}`,
+      `state: ${s.state}${s.paused ? ` — ${s.paused.reason} (since ${s.paused.since})` : ''}`,
+      `offset ${s.position.offset} (epoch ${s.position.epoch}); lag ${s.lag.events ?? '?'} events / ${s.lag.seconds ?? '?'} s`,
+      `events ${s.totals.events} (${s.eventsPerSecond}/s last session), rejected ${s.totals.rejected}, duplicates skipped ${s.totals.duplicatesSkipped}, gaps filled ${s.totals.gapsFilled}, source restarts ${s.totals.sourceRestarts}`,
+      s.lastError ? `last error at ${s.lastError.at}: ${s.lastError.message}` : 'no errors',
+    ];
+    setCurrentDetails(lines.join('\n\n'));
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ApplicationFailure || error instanceof Error) {
+    const cause = (error as { cause?: Error }).cause;
+    return cause ? `${error.message}: ${cause.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** The loop both workflows share; `between` runs after each session (the polling workflow waits there). */
+export async function runIngestion(ingestion: StreamIngestion, kind: 'consumeStream' | 'pollStream', between?: () => Promise<void>): Promise<IngestionStatus> {
+  try {
+    await ingestion.initialise();
+    for (;;) {
+      await ingestion.readyForNextSession();
+      let completed: boolean;
+      try {
+        completed = await ingestion.runSession(kind);
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        await ingestion.recoverFrom(error);
+        completed = false;
+      }
+      if (!completed) await ingestion.resyncPosition();
+      else if (between) await between();
+    }
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // `ingest stop` cancels the workflow: end with the final status as the result.
+    return ingestion.status();
+  }
+}
