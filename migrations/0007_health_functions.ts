@@ -120,7 +120,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              CASE WHEN count(f.record_id) = 0 THEN 'OK' ELSE 'WARNING' END,
              format('Found %s %s', count(f.record_id), c.description),
              count(f.record_id),
-             coalesce((array_agg(f.record_id ORDER BY f.record_id) FILTER (WHERE f.record_id IS NOT NULL))[1:p_sample_size], '{}')
+             coalesce((array_agg(f.record_id ORDER BY f.record_id COLLATE "C") FILTER (WHERE f.record_id IS NOT NULL))[1:p_sample_size], '{}')
       FROM checks c
       LEFT JOIN findings f USING (check_name)
       GROUP BY c.position, c.check_name, c.description
