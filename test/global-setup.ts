@@ -5,6 +5,7 @@ import { loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres } from '../stack/embedded-postgres.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../stack/temporal-server.js';
+import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -55,6 +56,9 @@ export default async function setup(project: TestProject) {
     sink: logFile('temporal'),
   });
   stops.push(temporal.stop);
+
+  // Built once here; every test worker then reads the cached bundle.
+  await loadWorkflowBundle(config.DATA_DIR);
 
   project.provide('postgresAdminUrl', postgresAdminUrl);
   project.provide('temporalAddress', temporal.address);

@@ -1,0 +1,79 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, describe, expect, it, inject } from 'vitest';
+import { projectRoot } from '../../config/env.js';
+import { findFreePort, isPortFree } from '../../stack/ports.js';
+import { waitUntil } from '../../stack/wait.js';
+
+const cli = path.join(projectRoot, 'bin', 'restaurant-stack.js');
+const run = promisify(execFile);
+
+/**
+ * `restaurant-stack up` as a newcomer runs it (`npm start`): embedded PostgreSQL, a Temporal dev server,
+ * the event API, migrations, the worker and the realtime workflow; then `ingest status`; then Ctrl-C.
+ */
+describe('restaurant-stack up', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'restaurant-stack-up-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('starts every component, ingests, answers `ingest status`, and stops cleanly on SIGINT', async () => {
+    const ports = {
+      API_PORT: await findFreePort(18000),
+      TEMPORAL_PORT: await findFreePort(17233),
+      TEMPORAL_UI_PORT: await findFreePort(18233),
+      EMBEDDED_POSTGRES_PORT: await findFreePort(15432),
+    };
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      TEMPORAL_CLI: inject('temporalCli'),
+      DATABASE_URL: '',
+      TEMPORAL_ADDRESS: '',
+      RESTAURANT_API_URL: '',
+      API_RATE: '100',
+      INGEST_SESSION_SECONDS: '3',
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    };
+    const stack = spawn(process.execPath, [cli, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    stack.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    stack.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => stack.once('exit', (code) => resolve(code)));
+
+    try {
+      await waitUntil('the stack says it is up', 150_000, async () => {
+        if (stack.exitCode !== null) throw new Error(`up exited early (${stack.exitCode}):\n${output}`);
+        return output.includes('the stack is up');
+      });
+      for (const component of ['stack', 'postgres', 'migrate', 'temporal', 'api', 'worker']) {
+        expect(output).toMatch(new RegExp(`^${component}\\s*\\|`, 'm'));
+      }
+
+      const status = await run(process.execPath, [cli, 'ingest', 'status', '--json'], { env });
+      const [realtime] = JSON.parse(status.stdout) as Array<{ workflowId: string; mode: string }>;
+      expect(realtime).toMatchObject({ workflowId: 'restaurant_realtime_stream', mode: 'realtime' });
+
+      const stackState = JSON.parse((await run('cat', [path.join(dataDir, 'stack.json')])).stdout) as { databaseUrl: string };
+      const db = new pg.Client({ connectionString: stackState.databaseUrl });
+      await db.connect();
+      try {
+        await waitUntil('events land in the warehouse', 60_000, async () => {
+          const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM raw_data.events_raw');
+          return Number(rows[0]?.n) > 0;
+        });
+      } finally {
+        await db.end();
+      }
+    } finally {
+      stack.kill('SIGINT');
+    }
+
+    expect(await exited).toBe(0);
+    expect(output).toContain('nothing left running');
+    for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
+  });
+});
