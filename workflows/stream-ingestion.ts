@@ -45,7 +45,7 @@ export const DEFAULT_TUNING: IngestionTuning = {
   pageSize: 5_000,
 };
 
-const EMPTY_TOTALS: IngestionTotals = {
+const emptyTotals = (): IngestionTotals => ({
   events: 0,
   byType: {},
   rejected: 0,
@@ -55,7 +55,7 @@ const EMPTY_TOTALS: IngestionTotals = {
   sourceRestarts: 0,
   batches: 0,
   sessions: 0,
-};
+});
 
 const checkpoints = proxyActivities<IngestionActivities>({
   startToCloseTimeout: '30 seconds',
@@ -101,7 +101,7 @@ export class StreamIngestion {
     this.tuning = { ...DEFAULT_TUNING, ...input.tuning };
     this.position = input.position ?? { offset: 0, epoch: 1, lastEventId: null };
     this.paused = input.paused ?? null;
-    this.totals = input.totals ?? structuredClone(EMPTY_TOTALS);
+    this.totals = input.totals ?? emptyTotals();
     this.startedAt = input.startedAt ?? nowIso();
     this.runs = (input.runsSoFar ?? 0) + 1;
     this.activities = sessionActivities(this.tuning);
@@ -313,7 +313,8 @@ export async function runIngestion(ingestion: StreamIngestion, kind: 'consumeStr
     }
   } catch (error) {
     if (!isCancellation(error)) throw error;
-    // `ingest stop` cancels the workflow: end with the final status as the result.
+    // `ingest stop` cancels the workflow: end with the final committed position in the result.
+    await CancellationScope.nonCancellable(() => ingestion.resyncPosition());
     return ingestion.status();
   }
 }

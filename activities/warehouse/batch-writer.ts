@@ -188,7 +188,7 @@ export class BatchWriter {
     await this.client.query(
       `INSERT INTO raw_data.stream_checkpoints AS c
          (stream_name, event_offset, source_epoch, last_event_id, source_head_offset, source_head_seen_at, last_event_ts, last_batch_at, last_batch_size, events_total, updated_at)
-       VALUES ($1, $2, $3, $4, $5, CASE WHEN $5::bigint IS NULL THEN NULL ELSE now() END, $6, now(), $7, $7, now())
+       VALUES ($1, $2, $3, $4, $5::bigint, CASE WHEN $5::bigint IS NULL THEN NULL ELSE now() END, $6::timestamptz, now(), $7::int, $7::bigint, now())
        ON CONFLICT (stream_name) DO UPDATE SET
          event_offset = EXCLUDED.event_offset,
          source_epoch = EXCLUDED.source_epoch,
