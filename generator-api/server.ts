@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { EventApiLog } from './log.js';
+import { integerIn } from './options.js';
+import type { StreamHub } from './sse.js';
+import type { RetentionStore } from './store.js';
+
+export const MAX_PAGE = 5_000;
+
+const eventsQuery = z.object({
+  since: integerIn(0).default(0),
+  limit: integerIn(1, MAX_PAGE).default(1_000),
+});
+
+const resumeQuery = z.object({
+  'Last-Event-ID': integerIn(0).optional(),
+  since: integerIn(0).optional(),
+});
+
+export interface EventApiRoutes {
+  readonly store: RetentionStore;
+  readonly hub: StreamHub;
+  readonly legacy: boolean;
+  readonly health: () => object;
+  readonly log: EventApiLog;
+}
+
+function sendJson(response: ServerResponse, status: number, body: string | object, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.end(text);
+}
+
+/** 422 naming each bad parameter and what it held, e.g. `limit must be an integer from 1 to 5000 (got "0")`. */
+function rejectParameters(response: ServerResponse, error: z.ZodError, given: Record<string, unknown>): void {
+  const problems = error.issues.map((issue) => {
+    const parameter = String(issue.path[0]);
+    return { parameter, message: issue.message, value: given[parameter] };
+  });
+  const summary = problems.map(({ parameter, message, value }) => `${parameter} ${message} (got ${JSON.stringify(value)})`).join('; ');
+  sendJson(response, 422, { error: summary, problems });
+}
+
+/** `/events`: the element of a malformed event (a fault) is its raw text as a JSON string, never an object. */
+function servePage(routes: EventApiRoutes, url: URL, response: ServerResponse): void {
+  const given = Object.fromEntries(url.searchParams);
+  const query = eventsQuery.safeParse(given);
+  if (!query.success) return rejectParameters(response, query.error, given);
+  const { since, limit } = query.data;
+  const events = routes.store.after(since, limit);
+  const elements = events.map((event) => (event.malformed ? JSON.stringify(event.text) : event.text));
+  const nextSince = events[events.length - 1]?.offset ?? since;
+  sendJson(response, 200, `{"events":[${elements.join(',')}],"next_since":${nextSince}}`);
+}
+
+function serveStream(routes: EventApiRoutes, url: URL, request: IncomingMessage, response: ServerResponse): void {
+  // The old source ignores every resume hint.
+  if (routes.legacy) return routes.hub.open(response, undefined);
+  const header = request.headers['last-event-id'];
+  const given = {
+    'Last-Event-ID': typeof header === 'string' && header.trim() !== '' ? header.trim() : undefined,
+    since: url.searchParams.get('since') ?? undefined,
+  };
+  const query = resumeQuery.safeParse(given);
+  if (!query.success) return rejectParameters(response, query.error, given);
+  // A reconnecting EventSource repeats its URL: the id it last received is the better resume point.
+  const resumeAfter = query.data['Last-Event-ID'] ?? query.data.since;
+  const { earliest } = routes.store;
+  if (resumeAfter !== undefined && resumeAfter < earliest - 1) {
+    return sendJson(response, 410, {
+      error: `offset ${resumeAfter + 1} is no longer retained; the earliest available is ${earliest}`,
+      earliest_offset: earliest,
+    });
+  }
+  routes.hub.open(response, resumeAfter);
+}
+
+export function createEventApiServer(routes: EventApiRoutes): Server {
+  return createServer((request, response) => {
+    try {
+      const url = new URL(request.url ?? '/', 'http://event-api');
+      const route = ['/health', '/events', '/stream'].includes(url.pathname) ? url.pathname : undefined;
+      if (!route) return sendJson(response, 404, { error: `no such endpoint: ${url.pathname}` });
+      if (request.method !== 'GET') return sendJson(response, 405, { error: `${request.method} is not allowed; use GET` }, { Allow: 'GET' });
+      if (route === '/health') return sendJson(response, 200, routes.health());
+      if (route === '/events') return servePage(routes, url, response);
+      return serveStream(routes, url, request, response);
+    } catch (error) {
+      routes.log.warn('request failed', { url: request.url, error });
+      if (!response.headersSent) sendJson(response, 500, { error: (error as Error).message });
+      else response.destroy();
+    }
+  });
+}
