@@ -52,6 +52,7 @@ export class IngestionSession {
   private sourceHeadOffset: number | null = null;
   private feed: SseFeed | undefined;
   private readonly sessionEnds: AbortSignal;
+  private readonly deadline: NodeJS.Timeout;
 
   constructor(
     private readonly request: SessionRequest,
@@ -61,7 +62,12 @@ export class IngestionSession {
     this.committed = resumeFrom?.position ?? request.position;
     this.counts = resumeFrom?.counts ?? emptyCounts();
     this.sequencer = new StreamSequencer(this.committed);
-    this.sessionEnds = AbortSignal.any([deps.cancelled, AbortSignal.timeout(request.sessionSeconds * 1000)]);
+    // An explicit timer rather than AbortSignal.timeout inside AbortSignal.any, which Node 20 can
+    // garbage-collect before it fires.
+    const ends = new AbortController();
+    this.deadline = setTimeout(() => ends.abort(), request.sessionSeconds * 1000);
+    deps.cancelled.addEventListener('abort', () => ends.abort(), { once: true });
+    this.sessionEnds = ends.signal;
   }
 
   /** Realtime: the SSE feed, with gaps filled from `/events`. */
@@ -98,6 +104,7 @@ export class IngestionSession {
   }
 
   private async finish(caughtUp: boolean): Promise<SessionReport> {
+    clearTimeout(this.deadline);
     if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
     await this.flush();
     this.sourceHeadOffset = (await fetchSourceHead(this.request.sourceUrl)) ?? Math.max(this.sourceHeadOffset ?? 0, this.committed.offset);

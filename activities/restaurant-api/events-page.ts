@@ -13,6 +13,20 @@ export class SourceRequestError extends Error {
   override name = 'SourceRequestError';
 }
 
+/** fetch with a deadline; an explicit timer, since Node 20 may collect AbortSignal.timeout inside AbortSignal.any. */
+async function fetchWithin(url: URL, timeoutMs: number, signal?: AbortSignal): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url.origin} within ${timeoutMs} ms`)), timeoutMs);
+  const forward = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', forward, { once: true });
+  try {
+    return await fetch(url, { signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', forward);
+  }
+}
+
 function offsetOf(value: unknown): number | null {
   const offset = typeof value === 'object' && value !== null ? (value as { offset?: unknown }).offset : undefined;
   return typeof offset === 'number' && Number.isSafeInteger(offset) ? offset : null;
@@ -23,7 +37,7 @@ export async function fetchEventsPage(sourceUrl: string, since: number, limit: n
   const url = new URL('/events', sourceUrl);
   url.searchParams.set('since', String(since));
   url.searchParams.set('limit', String(limit));
-  const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000) });
+  const response = await fetchWithin(url, 30_000, signal);
   if (!response.ok) throw new SourceRequestError(`GET ${url.pathname}${url.search} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
   const body = (await response.json()) as { events?: unknown; next_since?: unknown };
   if (!Array.isArray(body.events)) throw new SourceRequestError(`GET ${url.pathname}${url.search} returned no "events" array`);
@@ -42,7 +56,7 @@ export async function fetchEventsPage(sourceUrl: string, since: number, limit: n
 /** The source's head offset when its `/health` says so (an extension: the old source does not). */
 export async function fetchSourceHead(sourceUrl: string, signal?: AbortSignal): Promise<number | null> {
   try {
-    const response = await fetch(new URL('/health', sourceUrl), { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(5_000)]) : AbortSignal.timeout(5_000) });
+    const response = await fetchWithin(new URL('/health', sourceUrl), 5_000, signal);
     if (!response.ok) return null;
     const body = (await response.json()) as Record<string, unknown>;
     const head = body.head_offset ?? body.headOffset ?? body.head;
