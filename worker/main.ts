@@ -3,11 +3,13 @@ import { loadProcessors } from '../activities/processors/registry.js';
 import { createLogger } from '../telemetry/logger.js';
 import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
+import { installTemporalRuntime } from './telemetry.js';
 
 /** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: StackConfig): Promise<void> {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the worker needs the warehouse connection (`npm start` sets it for the worker it runs)');
   const logger = createLogger('worker', config.LOG_LEVEL);
+  installTemporalRuntime(logger, config.LOG_LEVEL);
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
   const db = createWarehousePool(config.DATABASE_URL);
   const connection = await connectWorkerToTemporal(config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`);

@@ -8,6 +8,7 @@ import type { ProcessorRegistry } from '../../activities/processors/processor.js
 import { loadProcessors } from '../../activities/processors/registry.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { createIngestionWorker } from '../../worker/create-worker.js';
+import { installTemporalRuntime } from '../../worker/telemetry.js';
 
 export interface TestWorker {
   readonly worker: Worker;
@@ -20,6 +21,8 @@ export interface TestWorker {
 
 /** The production worker definition on its own task queue, against the shared test Temporal server. */
 export async function startTestWorker(db: pg.Pool, options: { processors?: ProcessorRegistry; label?: string } = {}): Promise<TestWorker> {
+  const logger = createLogger('test-worker', 'warn');
+  installTemporalRuntime(logger, 'warn');
   const address = inject('temporalAddress');
   const taskQueue = `${options.label ?? 'test'}-${randomBytes(4).toString('hex')}`;
   const connection = await NativeConnection.connect({ address });
@@ -29,7 +32,7 @@ export async function startTestWorker(db: pg.Pool, options: { processors?: Proce
     taskQueue,
     db,
     processors: options.processors ?? (await loadProcessors()),
-    logger: createLogger('test-worker', 'warn'),
+    logger,
     dataDir: loadConfig().DATA_DIR,
     shutdownGraceSeconds: 5,
   });

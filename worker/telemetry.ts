@@ -1,0 +1,22 @@
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import type { Logger, LogLevel } from '../telemetry/logger.js';
+
+const SDK_LEVELS = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+let installed = false;
+
+/**
+ * Routes the Temporal SDK's own logs (worker state, workflow and activity failures) through our JSON
+ * logger at our level. The SDK runtime is process-wide and can be installed once.
+ */
+export function installTemporalRuntime(logger: Logger, level: LogLevel): void {
+  if (installed) return;
+  installed = true;
+  const forward = ({ level: sdkLevel, message, meta }: LogEntry) => {
+    const fields = { sdk: true, ...meta };
+    if (sdkLevel === 'ERROR') logger.error(message, fields);
+    else if (sdkLevel === 'WARN') logger.warn(message, fields);
+    else if (sdkLevel === 'INFO') logger.info(message, fields);
+    else logger.debug(message, fields);
+  };
+  Runtime.install({ logger: new DefaultLogger(SDK_LEVELS[level], forward) });
+}
