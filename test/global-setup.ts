@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../config/env.js';
@@ -22,8 +22,10 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject) {
   const config = loadConfig();
-  const runDir = path.join(config.DATA_DIR, 'test-run');
-  rmSync(runDir, { recursive: true, force: true });
+  // One folder per run: several runs (developers, CI) may share a checkout at the same time.
+  const runsDir = path.join(config.DATA_DIR, 'test-runs');
+  removeFoldersOfFinishedRuns(runsDir);
+  const runDir = path.join(runsDir, String(process.pid));
   mkdirSync(runDir, { recursive: true });
   const logFile = (name: string) => {
     const stream = createWriteStream(path.join(runDir, `${name}.log`));
@@ -66,5 +68,17 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     for (const stop of stops.reverse()) await stop();
+    rmSync(runDir, { recursive: true, force: true });
   };
+}
+
+function removeFoldersOfFinishedRuns(runsDir: string): void {
+  if (!existsSync(runsDir)) return;
+  for (const pid of readdirSync(runsDir)) {
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      rmSync(path.join(runsDir, pid), { recursive: true, force: true });
+    }
+  }
 }
