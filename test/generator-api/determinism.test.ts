@@ -42,7 +42,7 @@ describe('determinism under a seed, and continuity across restarts', () => {
       run({ seed: 'same' }, 5_000),
       run({ seed: 'other' }, 5_000),
     ]);
-    const [a, b, c] = await Promise.all([first!, second!, other!].map((api) => pageText(api, 0, 5_000)));
+    const [a, b, c] = await Promise.all([pageText(first, 0, 5_000), pageText(second, 0, 5_000), pageText(other, 0, 5_000)]);
     expect(a).toBe(b);
     const ids = (text: string) => new Set((JSON.parse(text) as { events: Envelope[] }).events.map((event) => event.event_id));
     const otherIds = ids(c);
