@@ -25,6 +25,9 @@ export interface SessionDependencies {
   cancelled: AbortSignal;
 }
 
+/** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
+const IDLE_CATCH_UP_MS = 1_000;
+
 export const emptyCounts = (): SessionCounts => ({
   events: 0,
   byType: {},
@@ -80,7 +83,8 @@ export class IngestionSession {
     });
     try {
       while (!this.sessionEnds.aborted) {
-        const messages = await this.feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds);
+        const messages = await this.feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds, IDLE_CATCH_UP_MS);
+        if (messages.length === 0 && !this.sessionEnds.aborted) await this.catchUpFromPages();
         for (const message of messages) await this.route(decodeText(message.data, message.offset, this.sequencer.position.epoch, this.deps.processors));
         await this.flush();
       }
@@ -88,6 +92,23 @@ export class IngestionSession {
       this.feed.close();
     }
     return this.finish(false);
+  }
+
+  /**
+   * The stream went quiet: ask `/events` whether anything lies beyond our position. A gap at the tail
+   * (the last events went to a competing consumer, or a connection dropped just after them) shows
+   * no later offset on the stream, so it is only found this way.
+   */
+  private async catchUpFromPages(): Promise<void> {
+    for (;;) {
+      const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
+      for (const { value, offset } of page.events) {
+        await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
+        this.counts.gapsFilled += 1;
+      }
+      await this.flush();
+      if (page.events.length < this.request.pageSize) return;
+    }
   }
 
   /** Polling: page `/events?since=` until caught up (or the session's time is up). */

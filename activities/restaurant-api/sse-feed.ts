@@ -71,10 +71,11 @@ export class SseFeed {
 
   /**
    * Resolves with up to `max` messages: as soon as `max` are queued, or `waitMs` after the first one
-   * arrived, or when `signal` aborts (then possibly with none).
+   * arrived; with none after `idleMs` without any, or when `signal` aborts.
    */
-  async take(max: number, waitMs: number, signal: AbortSignal): Promise<StreamMessage[]> {
-    if (this.queued === 0) await this.waitFor(() => this.queued > 0, Infinity, signal);
+  async take(max: number, waitMs: number, signal: AbortSignal, idleMs = Infinity): Promise<StreamMessage[]> {
+    if (this.queued === 0) await this.waitFor(() => this.queued > 0, idleMs, signal);
+    if (this.queued === 0) return [];
     if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
     const taken = this.queue.slice(this.head, this.head + max);
     this.head += taken.length;
