@@ -127,11 +127,11 @@ export class StreamIngestion {
     setHandler(
       rewindUpdate,
       async ({ offset, epoch }) => {
-        const previous = { ...this.position };
         this.rewinding = true;
         try {
           this.session?.cancel();
           await condition(() => !this.consuming);
+          const previous = (await checkpoints.readCheckpoint(this.stream)) ?? { ...this.position };
           const position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset, epoch: epoch ?? previous.epoch });
           this.position = position;
           this.publishDetails();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { groundTruth } from '../support/ground-truth.js';
-import { expectWarehouseMatches, startIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -16,12 +16,16 @@ describe('ingestion under source faults', () => {
     testWorker = await startTestWorker(warehouse.pool, { label: 'faults' });
   });
   afterAll(async () => {
+    await stopAllIngestion();
     await Promise.all(apis.map((api) => api.close()));
     await testWorker?.stop();
     await warehouse?.close();
   });
 
-  const reset = () => warehouse.pool.query('TRUNCATE raw_data.events_raw, raw_data.events_rejected, raw_data.stream_checkpoints, staging.pending_children, analytics.orders CASCADE');
+  const reset = async () => {
+    await stopAllIngestion();
+    await warehouse.pool.query('TRUNCATE raw_data.events_raw, raw_data.events_rejected, raw_data.stream_checkpoints, staging.pending_children, analytics.orders CASCADE');
+  };
 
   async function rejections() {
     const { rows } = await warehouse.pool.query<{ reason: string; raw: string; event_offset: string | null }>('SELECT reason, raw, event_offset FROM raw_data.events_rejected');

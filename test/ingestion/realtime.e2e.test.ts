@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { pauseSignal, resumeSignal, statusQuery } from '../../workflows/messages.js';
 import { groundTruth } from '../support/ground-truth.js';
-import { committedOffset, expectWarehouseMatches, startIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -16,6 +16,7 @@ describe('realtime ingestion (SSE → Temporal → PostgreSQL)', () => {
     testWorker = await startTestWorker(warehouse.pool, { label: 'realtime' });
   });
   afterAll(async () => {
+    await stopAllIngestion();
     await Promise.all(apis.map((api) => api.close()));
     await testWorker?.stop();
     await warehouse?.close();
@@ -36,6 +37,7 @@ describe('realtime ingestion (SSE → Temporal → PostgreSQL)', () => {
   });
 
   it('pauses within a second, writes nothing while paused, and resumes from the committed offset', async () => {
+    await stopAllIngestion();
     await warehouse.pool.query('TRUNCATE raw_data.events_raw, analytics.orders CASCADE');
     const api = await startEventApi({ port: 0, seed: 'pause-e2e', rate: 500, maxEvents: 3_000 });
     apis.push(api);

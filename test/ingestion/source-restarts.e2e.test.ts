@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { statusQuery } from '../../workflows/messages.js';
 import { groundTruth, type GroundTruth } from '../support/ground-truth.js';
-import { expectWarehouseMatches, startIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -30,8 +30,12 @@ describe('sources that compete, restart, or forget', () => {
     warehouse = await createMigratedWarehouse('restarts');
     testWorker = await startTestWorker(warehouse.pool, { label: 'restarts' });
   });
-  beforeEach(() => warehouse.pool.query('TRUNCATE raw_data.events_raw, raw_data.events_rejected, raw_data.stream_checkpoints, raw_data.source_epochs, staging.pending_children, analytics.orders CASCADE'));
+  beforeEach(async () => {
+    await stopAllIngestion();
+    await warehouse.pool.query('TRUNCATE raw_data.events_raw, raw_data.events_rejected, raw_data.stream_checkpoints, raw_data.source_epochs, staging.pending_children, analytics.orders CASCADE');
+  });
   afterAll(async () => {
+    await stopAllIngestion();
     await Promise.all(apis.map((api) => api.close()));
     await testWorker?.stop();
     await warehouse?.close();

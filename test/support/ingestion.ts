@@ -9,12 +9,27 @@ import { expectedFacts, type GroundTruth } from './ground-truth.js';
 
 export const FAST_TUNING: Partial<IngestionTuning> = { sessionSeconds: 2, maxBatchWaitMs: 20, pollIntervalSeconds: 1, pageSize: 500 };
 
+const started: WorkflowHandle[] = [];
+
 export async function startIngestion(testWorker: TestWorker, mode: IngestMode, input: StreamIngestionInput): Promise<WorkflowHandle> {
-  return testWorker.client.workflow.start(WORKFLOW_TYPES[mode], {
+  const handle = await testWorker.client.workflow.start(WORKFLOW_TYPES[mode], {
     workflowId: `${mode}-${randomBytes(4).toString('hex')}`,
     taskQueue: testWorker.taskQueue,
     args: [{ ...input, tuning: { ...FAST_TUNING, ...input.tuning } }],
   });
+  started.push(handle);
+  return handle;
+}
+
+/** Cancels every ingestion this file started that is still running, so the next test starts clean. */
+export async function stopAllIngestion(): Promise<void> {
+  for (const handle of started.splice(0)) {
+    const { status } = await handle.describe();
+    if (status.name === 'RUNNING') {
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+    }
+  }
 }
 
 export async function committedOffset(db: pg.Pool, stream: string): Promise<number> {
