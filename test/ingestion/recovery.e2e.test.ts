@@ -88,7 +88,9 @@ describe('recovery: killed workers, rewinds, and signal storms', () => {
     await waitForCheckpoint(warehouse.pool, handle.workflowId, 2_000);
     await expectWarehouseMatches(warehouse.pool, groundTruth(api));
 
-    await expect(handle.executeUpdate(rewindUpdate, { args: [{ offset: -3 }] })).rejects.toThrow(/offset must be a whole number/);
+    await expect(handle.executeUpdate(rewindUpdate, { args: [{ offset: -3 }] })).rejects.toMatchObject({
+      cause: { message: expect.stringMatching(/offset must be a whole number ≥ 0, got -3/) },
+    });
     await handle.cancel();
   });
 
