@@ -152,7 +152,7 @@ export class EventSequence {
  */
 export function generateEvents(options: EventApiOptions & { seed: string }, count: number, after = 0): WireEvent[] {
   const resolved = eventApiOptionsSchema.parse(options);
-  const sequence = EventSequence.open(resolved, options.seed, FRESH_START);
+  const sequence = EventSequence.open(resolved, resolved.seed ?? options.seed, FRESH_START);
   sequence.skip(after);
   return Array.from({ length: count }, () => sequence.next());
 }

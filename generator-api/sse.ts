@@ -171,7 +171,7 @@ export class StreamHub {
     const { response } = client;
     const { dropEvery } = this.options.faults();
     const dropNow = dropEvery > 0 && client.sent + events.length >= dropEvery;
-    const sending = dropNow ? events.slice(0, dropEvery - client.sent) : events;
+    const sending = dropNow ? events.slice(0, Math.max(0, dropEvery - client.sent)) : events;
     const text = dropNow || framed === undefined ? framesOf(sending) : framed;
     if (response.writableLength + text.length > this.options.maxClientBufferBytes) {
       this.stats.slowClientsDisconnected += 1;

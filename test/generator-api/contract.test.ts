@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKnownEvent } from '../../events/index.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
+import { range } from './harness.js';
 import { getJson, SseReader } from './sse-client.js';
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/;
@@ -17,7 +18,7 @@ describe('the wire contract (EVENTS.md)', () => {
     const first = await getJson<{ events: Array<Record<string, unknown>>; next_since: number }>(`${api.url}/events`);
     expect(first.status).toBe(200);
     expect(first.body.events).toHaveLength(1_000);
-    expect(first.body.events.map((event) => event.offset)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
+    expect(first.body.events.map((event) => event.offset)).toEqual(range(1, 1_000));
     expect(first.body.next_since).toBe(1_000);
     for (const event of first.body.events) {
       const parsed = parseKnownEvent(event);

@@ -1,9 +1,10 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { generateEvents, startEventApi, type EventApi, type EventApiOptions } from '../../generator-api/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateEvents, type EventApi, type EventApiOptions } from '../../generator-api/index.js';
 import { OFFSET_LEASE } from '../../generator-api/ledger.js';
+import { eventApiHarness, range } from './harness.js';
 
 interface Envelope {
   offset: number;
@@ -18,22 +19,18 @@ async function pageText(api: EventApi, since: number, limit: number): Promise<st
 }
 
 describe('determinism under a seed, and continuity across restarts', () => {
+  const { start } = eventApiHarness({ rate: 'max' });
   const folders: string[] = [];
-  const apis: EventApi[] = [];
   const dataDir = () => {
     const folder = mkdtempSync(path.join(os.tmpdir(), 'generator-api-'));
     folders.push(folder);
     return folder;
   };
   const run = async (options: EventApiOptions, until: number) => {
-    const api = await startEventApi({ port: 0, rate: 'max', maxEvents: until, ...options });
-    apis.push(api);
+    const api = await start({ maxEvents: until, ...options });
     await api.waitForHead(until);
     return api;
   };
-  afterEach(async () => {
-    await Promise.all(apis.splice(0).map((api) => api.close()));
-  });
   afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
 
   it('serves byte-identical events for the same seed, and different ones for another seed', async () => {
@@ -85,7 +82,7 @@ describe('determinism under a seed, and continuity across restarts', () => {
     const before = await run({ dataDir: folder }, 100);
     await before.close();
     const after = await run({ dataDir: folder }, 200);
-    expect(after.retained().map((event) => event.offset)).toEqual(Array.from({ length: 100 }, (_, i) => 101 + i));
+    expect(after.retained().map((event) => event.offset)).toEqual(range(101, 200));
     expect(after.seed).not.toBe(before.seed);
   });
 

@@ -11,6 +11,7 @@ import { hourOfDay, parseTimestamp } from '../../generator-api/clock.js';
 import { generateEvents, startEventApi, type EventApi } from '../../generator-api/index.js';
 import { CATEGORY_PROFILES, categoryWeights, DAY_PART_BOOSTS, dayPartOf, type DayPart } from '../../generator-api/menu.js';
 import { COMMENT_SHARE, MEAN_EVENTS_PER_ORDER } from '../../generator-api/simulation.js';
+import { range } from './harness.js';
 import { fetchAllEvents } from './sse-client.js';
 
 const EVENTS = 50_000;
@@ -88,7 +89,7 @@ describe(`the simulation's distributions over ${EVENTS.toLocaleString('en')} eve
   afterAll(() => api?.close());
 
   it('serves every offset once, in order, each a valid known event with non-decreasing timestamps', () => {
-    expect(events.map((event) => event.offset)).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+    expect(events.map((event) => event.offset)).toEqual(range(1, EVENTS));
     expect(new Set(events.map((event) => event.event_id)).size).toBe(EVENTS);
     for (let i = 1; i < events.length; i++) expect(events[i]!.ts >= events[i - 1]!.ts).toBe(true);
     expect(orders.size).toBeGreaterThan(EVENTS / (MEAN_EVENTS_PER_ORDER + 0.2));

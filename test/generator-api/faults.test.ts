@@ -3,31 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KNOWN_EVENT_TYPES, parseEnvelope, parseEventText, parseKnownEvent } from '../../events/index.js';
-import { startEventApi, type EventApi, type EventApiOptions } from '../../generator-api/index.js';
-import { fetchAllEvents, getJson, SseReader } from './sse-client.js';
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+import { eventApiHarness, range } from './harness.js';
+import { fetchAllEvents, getJson } from './sse-client.js';
 
 describe('fault injection', () => {
-  const apis: EventApi[] = [];
-  const readers: SseReader[] = [];
+  const { start, open } = eventApiHarness({ seed: 'faults', rate: 'max' });
   const folders: string[] = [];
-  const start = async (options: EventApiOptions) => {
-    const api = await startEventApi({ port: 0, seed: 'faults', rate: 'max', ...options });
-    apis.push(api);
-    return api;
-  };
-  const open = async (url: string, headers?: Record<string, string>) => {
-    const reader = await SseReader.open(url, headers);
-    readers.push(reader);
-    return reader;
-  };
-  afterEach(async () => {
-    for (const reader of readers.splice(0)) reader.close();
-    await Promise.all(apis.splice(0).map((api) => api.close()));
-  });
   afterAll(() => folders.forEach((folder) => rmSync(folder, { recursive: true, force: true })));
 
   it('is all off by default', async () => {

@@ -1,26 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startEventApi, type EventApi, type EventApiOptions } from '../../generator-api/index.js';
-import { SseReader } from './sse-client.js';
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+import { describe, expect, it } from 'vitest';
+import { eventApiHarness, range } from './harness.js';
 
 describe('SSE resume, broadcast and retention', () => {
-  const apis: EventApi[] = [];
-  const readers: SseReader[] = [];
-  const start = async (options: EventApiOptions) => {
-    const api = await startEventApi({ port: 0, seed: 'resume', ...options });
-    apis.push(api);
-    return api;
-  };
-  const open = async (url: string, headers?: Record<string, string>) => {
-    const reader = await SseReader.open(url, headers);
-    readers.push(reader);
-    return reader;
-  };
-  afterEach(async () => {
-    for (const reader of readers.splice(0)) reader.close();
-    await Promise.all(apis.splice(0).map((api) => api.close()));
-  });
+  const { start, open } = eventApiHarness({ seed: 'resume' });
 
   it('replays from Last-Event-ID + 1, then goes on live without a gap or a repeat', async () => {
     const api = await start({ rate: 'max', maxEvents: 1_000 });
