@@ -27,7 +27,9 @@ export function spawnSupervised(
   options: SpawnOptions & { sink: LineSink },
 ): SupervisedChild {
   const { sink, ...spawnOptions } = options;
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  // Its own process group by default: a terminal's Ctrl-C (or `timeout`) reaches only our process,
+  // which then stops the children in order instead of all at once.
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...spawnOptions });
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', sink);
   }

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
@@ -84,7 +84,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const { clusterDir, sink } = options;
   const binaries = locateBinaries();
   const identity = unprivilegedIdentity();
-  mkdirSync(path.dirname(clusterDir), { recursive: true });
+  const parent = path.dirname(clusterDir);
+  mkdirSync(parent, { recursive: true });
+  if (identity) {
+    chmodSync(parent, 0o755);
+    const reachable = spawnSync('test', ['-x', parent], { ...identity }).status === 0;
+    if (!reachable) throw new Error(`the postgres system user cannot reach ${parent}: make its parent folders traversable (chmod o+x) or set DATA_DIR elsewhere`);
+  }
   const password = superuserPassword(clusterDir);
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {

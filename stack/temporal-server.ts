@@ -113,7 +113,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-format',
     'pretty',
     '--log-level',
-    'warn',
+    'error',
     ...(dbFile ? ['--db-filename', dbFile] : []),
   ];
   const child = spawnSupervised('temporal', cli, args, { sink });

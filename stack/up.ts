@@ -30,8 +30,7 @@ function superviseNodeComponent(name: string, args: string[], env: NodeJS.Proces
       current = spawnSupervised(name, process.execPath, [CLI, ...args], {
         sink,
         env: { ...process.env, ...env, RESTAURANT_STACK_SUPERVISED: '1' },
-        // Own process group: a terminal's Ctrl-C reaches only `up`, which then stops the parts in order.
-        detached: true,
+        // stdin stays open as a lifeline: the component stops when `up` dies and the pipe closes.
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       const outcome = await current.exited;

@@ -18,17 +18,31 @@ export interface IngestionWorkerOptions {
   shutdownGraceSeconds: number;
 }
 
+export interface IngestionWorker {
+  readonly worker: Worker;
+  /** Ends running sessions at their next batch boundary (they report their position) and shuts down. */
+  stop(): void;
+}
+
 /** The one worker definition, used by `restaurant-stack worker` and by the tests alike. */
-export async function createIngestionWorker(options: IngestionWorkerOptions): Promise<Worker> {
+export async function createIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const { connection, namespace, taskQueue, db, processors, logger } = options;
-  return Worker.create({
+  const stopping = new AbortController();
+  const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle: await loadWorkflowBundle(options.dataDir, (line) => logger.info(line)),
-    activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}` }),
+    activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}`, stopping: stopping.signal }),
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     // Cancellation reaches an activity with its next heartbeat: keep that under a second so a pause is prompt.
     maxHeartbeatThrottleInterval: '250 milliseconds',
   });
+  return {
+    worker,
+    stop() {
+      stopping.abort();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
 import { installTemporalRuntime } from './telemetry.js';
+import { onStopRequest } from '../cli/lifecycle.js';
 
 /** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: StackConfig): Promise<void> {
@@ -14,7 +15,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
   const db = createWarehousePool(config.DATABASE_URL);
   const connection = await connectWorkerToTemporal(config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`);
   try {
-    const worker = await createIngestionWorker({
+    const { worker, stop } = await createIngestionWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -24,11 +25,10 @@ export async function runWorker(config: StackConfig): Promise<void> {
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     });
-    if (process.env.RESTAURANT_STACK_SUPERVISED) {
-      // Under `up`, stdin is a pipe from the supervisor: when it closes (the supervisor died), stop too.
-      process.stdin.on('close', () => worker.shutdown());
-      process.stdin.resume();
-    }
+    onStopRequest((reason) => {
+      logger.info('stopping: sessions end at their next batch boundary', { reason });
+      stop();
+    });
     logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
     await worker.run();
     logger.info('worker stopped');

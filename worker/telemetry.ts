@@ -18,5 +18,6 @@ export function installTemporalRuntime(logger: Logger, level: LogLevel): void {
     else if (sdkLevel === 'INFO') logger.info(message, fields);
     else logger.debug(message, fields);
   };
-  Runtime.install({ logger: new DefaultLogger(SDK_LEVELS[level], forward) });
+  // Signals are ours to handle (see cli/lifecycle.ts): we end sessions before the SDK drains.
+  Runtime.install({ logger: new DefaultLogger(SDK_LEVELS[level], forward), shutdownSignals: [] });
 }

@@ -16,6 +16,8 @@ export interface IngestionDependencies {
   workerIdentity: string;
   /** How often a running session heartbeats its committed position (and learns of cancellation). */
   heartbeatIntervalMs?: number;
+  /** Aborted when the worker is stopping: sessions then end early, normally, reporting their position. */
+  stopping: AbortSignal;
 }
 
 /**
@@ -30,24 +32,30 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     const heartbeat = setInterval(() => context.heartbeat(progress), deps.heartbeatIntervalMs ?? 200);
     const client = await deps.db.connect();
     const logger = deps.logger.child({ stream: request.stream, activity: context.info.activityType, attempt: context.info.attempt });
+    let session: IngestionSession | undefined;
+    let failure: Error | undefined;
     try {
-      const session = new IngestionSession(request, resumeFrom, {
+      session = new IngestionSession(request, resumeFrom, {
         writer: new BatchWriter(client, deps.processors, deps.workerIdentity),
         processors: deps.processors,
         logger,
         cancelled: context.cancellationSignal,
+        stopping: deps.stopping,
         onCommit: (committed) => {
           progress = committed;
         },
       });
       return await run(session);
     } catch (error) {
+      // A connection that saw an error is not trusted back into the pool.
+      failure = error instanceof Error ? error : new Error(String(error));
       if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion session cancelled', [progress]);
       logger.error('ingestion session failed', { error });
       throw error;
     } finally {
+      session?.dispose();
       clearInterval(heartbeat);
-      client.release();
+      client.release(failure);
     }
   }
 

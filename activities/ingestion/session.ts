@@ -23,6 +23,8 @@ export interface SessionDependencies {
   onCommit: (progress: SessionProgress) => void;
   /** Aborts when the activity is cancelled (pause, rewind, stop). */
   cancelled: AbortSignal;
+  /** Aborts when the worker is stopping: the session ends at the next batch boundary, normally. */
+  stopping: AbortSignal;
 }
 
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
@@ -56,6 +58,8 @@ export class IngestionSession {
   private feed: SseFeed | undefined;
   private readonly sessionEnds: AbortSignal;
   private readonly deadline: NodeJS.Timeout;
+  /** Releases the session's timer and signal listeners; the activity calls it whatever the outcome. */
+  readonly dispose: () => void;
 
   constructor(
     private readonly request: SessionRequest,
@@ -69,7 +73,15 @@ export class IngestionSession {
     // garbage-collect before it fires.
     const ends = new AbortController();
     this.deadline = setTimeout(() => ends.abort(), request.sessionSeconds * 1000);
-    deps.cancelled.addEventListener('abort', () => ends.abort(), { once: true });
+    const end = () => ends.abort();
+    for (const signal of [deps.cancelled, deps.stopping]) {
+      if (signal.aborted) end();
+      else signal.addEventListener('abort', end, { once: true });
+    }
+    this.dispose = () => {
+      clearTimeout(this.deadline);
+      for (const signal of [deps.cancelled, deps.stopping]) signal.removeEventListener('abort', end);
+    };
     this.sessionEnds = ends.signal;
   }
 
@@ -125,7 +137,6 @@ export class IngestionSession {
   }
 
   private async finish(caughtUp: boolean): Promise<SessionReport> {
-    clearTimeout(this.deadline);
     if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
     await this.flush();
     this.sourceHeadOffset = (await fetchSourceHead(this.request.sourceUrl)) ?? Math.max(this.sourceHeadOffset ?? 0, this.committed.offset);

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,8 @@ const run = promisify(execFile);
  */
 describe('restaurant-stack up', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'restaurant-stack-up-'));
+  // mkdtemp makes it private; the embedded PostgreSQL may run as another user (when tests run as root).
+  chmodSync(dataDir, 0o755);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('starts every component, ingests, answers `ingest status`, and stops cleanly on SIGINT', async () => {
@@ -49,9 +51,6 @@ describe('restaurant-stack up', () => {
         if (stack.exitCode !== null) throw new Error(`up exited early (${stack.exitCode}):\n${output}`);
         return output.includes('the stack is up');
       });
-      for (const component of ['stack', 'postgres', 'migrate', 'temporal', 'api', 'worker']) {
-        expect(output).toMatch(new RegExp(`^${component}\\s*\\|`, 'm'));
-      }
 
       const status = await run(process.execPath, [cli, 'ingest', 'status', '--json'], { env });
       const [realtime] = JSON.parse(status.stdout) as Array<{ workflowId: string; mode: string }>;
@@ -67,6 +66,9 @@ describe('restaurant-stack up', () => {
         });
       } finally {
         await db.end();
+      }
+      for (const component of ['stack', 'postgres', 'migrate', 'temporal', 'api', 'worker']) {
+        expect(output).toMatch(new RegExp(`^${component}\\s*\\|`, 'm'));
       }
     } finally {
       stack.kill('SIGINT');

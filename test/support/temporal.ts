@@ -26,7 +26,7 @@ export async function startTestWorker(db: pg.Pool, options: { processors?: Proce
   const address = inject('temporalAddress');
   const taskQueue = `${options.label ?? 'test'}-${randomBytes(4).toString('hex')}`;
   const connection = await NativeConnection.connect({ address });
-  const worker = await createIngestionWorker({
+  const { worker, stop } = await createIngestionWorker({
     connection,
     namespace: 'default',
     taskQueue,
@@ -45,7 +45,7 @@ export async function startTestWorker(db: pg.Pool, options: { processors?: Proce
     taskQueue,
     running,
     async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      stop();
       await running;
       await connection.close();
       await clientConnection.close();
