@@ -49,7 +49,8 @@ describe('sources that compete, restart, or forget', () => {
   }
 
   it('legacy source whose clients compete for events: gaps are filled from /events', async () => {
-    const api = await started({ port: 0, seed: 'legacy-compete', legacy: true, rate: 1_000, maxEvents: 2_000 });
+    // Paused until both consumers are connected, so they really compete for the events.
+    const api = await started({ port: 0, seed: 'legacy-compete', legacy: true, rate: 1_000, maxEvents: 2_000, paused: true });
     // Another consumer on the same source takes its share of the live events.
     const thief = new AbortController();
     const stolen = fetch(`${api.url}/stream`, { signal: thief.signal }).then(async (response) => {
@@ -58,6 +59,8 @@ describe('sources that compete, restart, or forget', () => {
       }
     }).catch(() => undefined);
     const handle = await startIngestion(testWorker, 'realtime', { sourceUrl: api.url });
+    await expect.poll(() => api.connectedClients, { timeout: 30_000 }).toBe(2);
+    api.resume();
     await waitForCheckpoint(warehouse.pool, handle.workflowId, 2_000);
     thief.abort();
     await stolen;
