@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
 import {
+  INGEST_MODES,
   WORKFLOW_TYPES,
   pauseSignal,
   pollNowSignal,
@@ -13,8 +14,6 @@ import {
   type RewindResult,
   type StreamIngestionInput,
 } from '../workflows/messages.js';
-
-export const INGEST_MODES: readonly IngestMode[] = ['realtime', 'polling'];
 
 export function workflowIdFor(config: StackConfig, mode: IngestMode): string {
   return mode === 'realtime' ? config.REALTIME_WORKFLOW_ID : config.POLLING_WORKFLOW_ID;

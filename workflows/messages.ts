@@ -4,7 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
-export type IngestMode = 'realtime' | 'polling';
+export const INGEST_MODES = ['realtime', 'polling'] as const;
+export type IngestMode = (typeof INGEST_MODES)[number];
 
 export const WORKFLOW_TYPES = {
   realtime: 'restaurantRealtimeStream',

@@ -1,30 +1,23 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type StackConfig } from '../../config/env.js';
-import {
-  INGEST_MODES,
-  ensureIngestionRunning,
-  ingestionStatuses,
-  pauseIngestion,
-  pollNow,
-  resumeIngestion,
-  rewindIngestion,
-  stopIngestion,
-} from '../../clients/ingestion-control.js';
-import { connectTemporalClient } from '../../clients/temporal.js';
+import type { Client } from '@temporalio/client';
 import { readRuntimeState } from '../../stack/runtime-state.js';
-import type { IngestMode, IngestionStatus } from '../../workflows/messages.js';
+import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../workflows/messages.js';
 import { parseOption } from '../options.js';
 import { formatStatus } from './status-format.js';
 
 const offset = z.coerce.number().int().min(0);
+type Control = typeof import('../../clients/ingestion-control.js');
 const modeOption = () => new Option('--mode <mode>', 'which workflow: realtime or polling (default: whichever is running)').choices(INGEST_MODES);
 
-async function withClient<T>(run: (client: Awaited<ReturnType<typeof connectTemporalClient>>, config: StackConfig) => Promise<T>): Promise<T> {
+/** The Temporal client (and the control functions, loaded only when a command runs). */
+async function withClient<T>(run: (client: Client, config: StackConfig, control: Control) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  const [control, { connectTemporalClient }] = await Promise.all([import('../../clients/ingestion-control.js'), import('../../clients/temporal.js')]);
   const client = await connectTemporalClient(config);
   try {
-    return await run(client, config);
+    return await run(client, config, control);
   } finally {
     await client.connection.close();
   }
@@ -44,10 +37,10 @@ export function ingestCommand(): Command {
     .option('--from <offset>', 'move the checkpoint to this offset first (default: continue from the committed checkpoint)')
     .option('--source <url>', 'event API base URL (default: RESTAURANT_API_URL or the running stack’s)')
     .action(async (options: { mode: IngestMode; from?: string; source?: string }) =>
-      withClient(async (client, config) => {
+      withClient(async (client, config, control) => {
         const fromOffset = options.from === undefined ? undefined : parseOption('--from', offset, options.from);
         const sourceUrl = sourceUrlOf(config, options.source);
-        const { workflowId, created } = await ensureIngestionRunning(client, config, { mode: options.mode, sourceUrl, fromOffset });
+        const { workflowId, created } = await control.ensureIngestionRunning(client, config, { mode: options.mode, sourceUrl, fromOffset });
         console.log(created ? `started ${workflowId} (${options.mode}) from ${sourceUrl}` : `${workflowId} is already running; nothing started`);
       }),
     );
@@ -58,7 +51,7 @@ export function ingestCommand(): Command {
     .option('--reason <text>', 'shown in status and the Web UI', 'paused from the CLI')
     .addOption(modeOption())
     .action(async (options: { reason: string; mode?: IngestMode }) =>
-      withClient(async (client, config) => console.log(`paused ${await pauseIngestion(client, config, options.reason, options.mode)}`)),
+      withClient(async (client, config, control) => console.log(`paused ${await control.pauseIngestion(client, config, options.reason, options.mode)}`)),
     );
 
   ingest
@@ -67,7 +60,7 @@ export function ingestCommand(): Command {
     .option('--reason <text>', 'why', 'resumed from the CLI')
     .addOption(modeOption())
     .action(async (options: { reason: string; mode?: IngestMode }) =>
-      withClient(async (client, config) => console.log(`resumed ${await resumeIngestion(client, config, options.reason, options.mode)}`)),
+      withClient(async (client, config, control) => console.log(`resumed ${await control.resumeIngestion(client, config, options.reason, options.mode)}`)),
     );
 
   ingest
@@ -76,8 +69,8 @@ export function ingestCommand(): Command {
     .option('--json', 'machine-readable: an array with one status per running workflow')
     .addOption(modeOption())
     .action(async (options: { json?: boolean; mode?: IngestMode }) =>
-      withClient(async (client, config) => {
-        const statuses: IngestionStatus[] = await ingestionStatuses(client, config, options.mode);
+      withClient(async (client, config, control) => {
+        const statuses: IngestionStatus[] = await control.ingestionStatuses(client, config, options.mode);
         if (options.json) console.log(JSON.stringify(statuses, null, 2));
         else if (statuses.length === 0) console.log('ingestion: not started (start it with `restaurant-stack ingest start`)');
         else console.log(statuses.map(formatStatus).join('\n\n'));
@@ -91,10 +84,10 @@ export function ingestCommand(): Command {
     .option('--epoch <n>', 'source epoch (default: the current one)')
     .addOption(modeOption())
     .action(async (options: { to: string; epoch?: string; mode?: IngestMode }) =>
-      withClient(async (client, config) => {
+      withClient(async (client, config, control) => {
         const to = parseOption('--to', offset, options.to);
         const epoch = options.epoch === undefined ? undefined : parseOption('--epoch', z.coerce.number().int().min(1), options.epoch);
-        const { previous, position } = await rewindIngestion(client, config, to, epoch, options.mode);
+        const { previous, position } = await control.rewindIngestion(client, config, to, epoch, options.mode);
         console.log(`rewound from offset ${previous.offset} (epoch ${previous.epoch}) to ${position.offset} (epoch ${position.epoch})`);
       }),
     );
@@ -102,15 +95,15 @@ export function ingestCommand(): Command {
   ingest
     .command('poll-now')
     .description('Polling mode: poll the source now instead of at the next interval.')
-    .action(async () => withClient(async (client, config) => console.log(`asked ${await pollNow(client, config)} to poll now`)));
+    .action(async () => withClient(async (client, config, control) => console.log(`asked ${await control.pollNow(client, config)} to poll now`)));
 
   ingest
     .command('stop')
     .description('Stop the workflow cleanly (cancels the in-flight session); `start` later continues from the checkpoint.')
     .addOption(modeOption())
     .action(async (options: { mode?: IngestMode }) =>
-      withClient(async (client, config) => {
-        const final = await stopIngestion(client, config, options.mode);
+      withClient(async (client, config, control) => {
+        const final = await control.stopIngestion(client, config, options.mode);
         console.log(`stopped ${final.workflowId} at offset ${final.position.offset} (epoch ${final.position.epoch}); ${final.totals.events} events ingested by it`);
       }),
     );

@@ -2,8 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../../config/env.js';
 import { prefixedSink } from '../../stack/child-process.js';
 import { readRuntimeState } from '../../stack/runtime-state.js';
-import { openWarehouse } from '../../stack/warehouse.js';
-import { migrateWarehouse, type MigrationDirection } from '../../warehouse/migrate.js';
+import type { MigrationDirection } from '../../warehouse/migrate.js';
 
 export function migrateCommand(): Command {
   return new Command('migrate')
@@ -15,6 +14,7 @@ export function migrateCommand(): Command {
     )
     .action(async (options: { direction: MigrationDirection }) => {
       const config = loadConfig();
+      const [{ openWarehouse }, { migrateWarehouse }] = await Promise.all([import('../../stack/warehouse.js'), import('../../warehouse/migrate.js')]);
       const log = prefixedSink('migrate', 35);
       const running = config.DATABASE_URL ? undefined : readRuntimeState(config.DATA_DIR);
       if (running) log(`using the running stack’s database (pid ${running.pid})`);
