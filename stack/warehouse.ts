@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { z } from 'zod';
+import { loadEventPlugin } from '../activities/processors/registry.js';
 import type { StackConfig } from '../config/env.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString, type RolePasswords } from '../warehouse/roles.js';
@@ -63,12 +65,28 @@ export async function openWarehouse(config: StackConfig, sinks: { postgres: Line
   }
 }
 
+/** Runs the event-processor plugin's own idempotent DDL (its tables), when a plugin is configured. */
+export async function applyPluginSetup(config: StackConfig, adminUrl: string, log: LineSink): Promise<void> {
+  if (!config.EVENT_PROCESSORS_MODULE) return;
+  const { warehouseSetupSql } = await loadEventPlugin(config.EVENT_PROCESSORS_MODULE);
+  if (!warehouseSetupSql) return;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(warehouseSetupSql);
+    log(`applied the warehouse setup of plugin ${config.EVENT_PROCESSORS_MODULE}`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** `up`'s view: the warehouse opened and migrated to the latest schema. */
 export async function startWarehouse(config: StackConfig, sinks: { postgres: LineSink; migrate: LineSink }): Promise<Warehouse> {
   const warehouse = await openWarehouse(config, sinks);
   try {
     const report = await migrateWarehouse({ connectionString: warehouse.adminUrl, passwords: warehouse.passwords, log: sinks.migrate });
     sinks.migrate(report.applied.length === 0 ? 'warehouse schema up to date' : `applied ${report.applied.map((m) => m.name).join(', ')}`);
+    await applyPluginSetup(config, warehouse.adminUrl, sinks.migrate);
     if (!config.ETL_DB_PASSWORD && !warehouse.embedded) sinks.migrate(`ETL_DB_PASSWORD is not set: the worker connects with DATABASE_URL's role instead of ${ETL_ROLE}`);
     return warehouse;
   } catch (error) {

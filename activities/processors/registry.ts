@@ -5,27 +5,45 @@ import { projectRoot } from '../../config/env.js';
 import { ProcessorRegistry, type AnyEventProcessor } from './processor.js';
 import { RESTAURANT_PROCESSORS } from './restaurant-facts.js';
 
-const pluginProcessorShape = z.object({
-  eventType: z.string().min(1),
-  payloadSchema: z.custom<AnyEventProcessor['payloadSchema']>((value) => typeof (value as { safeParse?: unknown })?.safeParse === 'function', 'a zod schema'),
-  orderIdOf: z.function().optional(),
-  apply: z.function(),
+const isFunction = (value: unknown) => typeof value === 'function';
+
+const pluginSchema = z.object({
+  processors: z
+    .array(
+      z.object({
+        eventType: z.string().min(1),
+        payloadSchema: z.custom<AnyEventProcessor['payloadSchema']>((value) => isFunction((value as { safeParse?: unknown } | null)?.safeParse), 'must be a zod schema'),
+        orderIdOf: z.custom<AnyEventProcessor['orderIdOf']>((value) => value === undefined || isFunction(value), 'must be a function').optional(),
+        apply: z.custom<AnyEventProcessor['apply']>(isFunction, 'must be a function'),
+      }),
+    )
+    .min(1),
+  /** Idempotent DDL for the plugin's own tables, run by `migrate` and `up` as the migrating role. */
+  warehouseSetupSql: z.string().optional(),
 });
 
+export interface EventPlugin {
+  processors: readonly AnyEventProcessor[];
+  warehouseSetupSql?: string;
+}
+
 /**
- * The built-in processors, plus those of the plugin module named by EVENT_PROCESSORS_MODULE (a path
- * relative to the project root, exporting `processors` or a default array): a plugin processor adds
- * an event type or replaces the built-in one for its type.
+ * A plugin module (EVENT_PROCESSORS_MODULE, a path relative to the project root) exports `processors`
+ * — each adds an event type, or replaces the built-in processor of its type — and optionally
+ * `warehouseSetupSql` for the tables they write.
  */
+export async function loadEventPlugin(pluginModule: string): Promise<EventPlugin> {
+  const url = pathToFileURL(path.resolve(projectRoot, pluginModule)).href;
+  const parsed = pluginSchema.safeParse(await import(url));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`EVENT_PROCESSORS_MODULE ${pluginModule}: ${issue?.path.join('.') || 'module'} ${issue?.message ?? 'is not a processor plugin'}`);
+  }
+  return parsed.data as EventPlugin;
+}
+
+/** The built-in processors, with the plugin's (if any) added or in place of built-in ones. */
 export async function loadProcessors(pluginModule?: string): Promise<ProcessorRegistry> {
   const builtIn = new ProcessorRegistry(RESTAURANT_PROCESSORS);
-  if (!pluginModule) return builtIn;
-  const url = pathToFileURL(path.resolve(projectRoot, pluginModule)).href;
-  const exported = (await import(url)) as { processors?: unknown; default?: unknown };
-  const candidates = exported.processors ?? exported.default;
-  const parsed = z.array(pluginProcessorShape).min(1).safeParse(candidates);
-  if (!parsed.success) {
-    throw new Error(`EVENT_PROCESSORS_MODULE ${pluginModule} must export \`processors\` (or a default export): an array of event processors (${parsed.error.issues[0]?.message})`);
-  }
-  return builtIn.with(candidates as AnyEventProcessor[]);
+  return pluginModule ? builtIn.with((await loadEventPlugin(pluginModule)).processors) : builtIn;
 }

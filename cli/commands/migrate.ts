@@ -14,7 +14,7 @@ export function migrateCommand(): Command {
     )
     .action(async (options: { direction: MigrationDirection }) => {
       const config = loadConfig();
-      const [{ openWarehouse }, { migrateWarehouse }] = await Promise.all([import('../../stack/warehouse.js'), import('../../warehouse/migrate.js')]);
+      const [{ openWarehouse, applyPluginSetup }, { migrateWarehouse }] = await Promise.all([import('../../stack/warehouse.js'), import('../../warehouse/migrate.js')]);
       const log = prefixedSink('migrate', 35);
       const running = config.DATABASE_URL ? undefined : readRuntimeState(config.DATA_DIR);
       if (running) log(`using the running stack’s database (pid ${running.pid})`);
@@ -22,6 +22,7 @@ export function migrateCommand(): Command {
       try {
         const connectionString = running?.databaseUrl ?? warehouse!.adminUrl;
         const report = await migrateWarehouse({ connectionString, passwords: warehouse?.passwords, direction: options.direction, log });
+        if (options.direction === 'latest') await applyPluginSetup(config, connectionString, log);
         log(report.applied.length === 0 ? `${report.database}: already up to date (${report.current ?? 'no migrations'})` : `${report.database}: now at ${report.current ?? 'no migrations'}`);
       } finally {
         await warehouse?.embedded?.stop();
