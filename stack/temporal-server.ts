@@ -89,6 +89,8 @@ export interface DevServerOptions {
   readonly dbFile?: string;
   readonly namespace: string;
   readonly sink: LineSink;
+  /** Server dynamic configuration, e.g. a low continue-as-new threshold so tests exercise it. */
+  readonly dynamicConfig?: Record<string, string | number>;
 }
 
 export interface TemporalDevServer {
@@ -115,6 +117,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-level',
     'error',
     ...(dbFile ? ['--db-filename', dbFile] : []),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
   ];
   const child = spawnSupervised('temporal', cli, args, { sink });
   const address = `127.0.0.1:${port}`;

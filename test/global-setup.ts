@@ -56,6 +56,9 @@ export default async function setup(project: TestProject) {
     port: await findFreePort(),
     namespace: 'default',
     sink: logFile('temporal'),
+    // Workflows continue as new after ~60 history events instead of ~4,000, so every longer test
+    // crosses continue-as-new and carries its state over.
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 60 },
   });
   stops.push(temporal.stop);
 
