@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Migrator } from 'kysely';
@@ -244,14 +244,55 @@ const FACT_STATEMENTS = [
 ] as const;
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+/** "+12.3%" / "-4.0%": how much `value` exceeds `baseline`. */
 const percentVs = (value: number, baseline: number) => `${value >= baseline ? '+' : ''}${(((value - baseline) / baseline) * 100).toFixed(1)}%`;
 const seconds = (startedAt: bigint) => Number(process.hrtime.bigint() - startedAt) / 1e9;
+const mebibytes = (bytes: number) => Number((bytes / 2 ** 20).toFixed(1));
+
+/** The cost of one load: wall time, the server backend's CPU time (when it runs on this machine) and the WAL it wrote. */
+interface RunCost {
+  readonly seconds: number;
+  readonly cpuSeconds: number | undefined;
+  readonly walBytes: number;
+}
+
+interface VariantCost {
+  readonly variant: string;
+  /** The fastest run: on a shared machine the least disturbed one. */
+  readonly bestSeconds: number;
+  readonly medianSeconds: number;
+  readonly cpuSeconds: number | undefined;
+  readonly walBytes: number;
+  readonly indexBytes: number;
+}
+
+/** Linux reports a process's CPU time in clock ticks of 1/100 s. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 class Bench {
+  private backendPid = 0;
+
   constructor(
     private readonly client: pg.Client,
     private readonly log: (line: string) => void,
   ) {}
+
+  async init(): Promise<void> {
+    const { rows } = await this.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    this.backendPid = rows[0]?.pid ?? 0;
+  }
+
+  /** utime + stime of the server process serving us, or undefined when it is not a local process we can see. */
+  private backendCpuSeconds(): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${this.backendPid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) return undefined;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return undefined;
+    }
+  }
 
   async exec(statements: readonly string[]): Promise<void> {
     for (const statement of statements) await this.client.query(statement);
@@ -281,14 +322,11 @@ class Bench {
     return Number(rows[0]?.bytes ?? 0);
   }
 
-  async loadRaw(batches: readonly RawBatch[]): Promise<number> {
-    const started = process.hrtime.bigint();
+  async loadRaw(batches: readonly RawBatch[]): Promise<void> {
     for (const batch of batches) await this.client.query(INSERT_RAW, batch.columns);
-    return seconds(started);
   }
 
-  async loadFacts(batches: readonly FactBatch[]): Promise<number> {
-    const started = process.hrtime.bigint();
+  async loadFacts(batches: readonly FactBatch[]): Promise<void> {
     for (const batch of batches) {
       await this.client.query('BEGIN');
       const parts = [batch.orders, batch.items, batch.payments, batch.paidOrders, batch.feedback];
@@ -298,33 +336,65 @@ class Bench {
       }
       await this.client.query('COMMIT');
     }
-    return seconds(started);
   }
 
-  /** Runs each variant `repetitions` times from empty tables; `measure` loads and returns seconds. */
+  private async cost(load: () => Promise<void>): Promise<RunCost> {
+    const { rows } = await this.client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn() AS lsn');
+    const cpuBefore = this.backendCpuSeconds();
+    const started = process.hrtime.bigint();
+    await load();
+    const elapsed = seconds(started);
+    const cpuAfter = this.backendCpuSeconds();
+    const { rows: wal } = await this.client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1) AS bytes', [
+      rows[0]?.lsn,
+    ]);
+    return {
+      seconds: elapsed,
+      cpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
+      walBytes: Number(wal[0]?.bytes ?? 0),
+    };
+  }
+
+  /**
+   * Loads every variant from empty tables, `repetitions` rounds of all variants in turn so that a
+   * burst of load from elsewhere hits them alike. `afterLast` runs on each variant's final load.
+   */
   async compare<Extra extends Record<string, unknown>>(
     variants: readonly Variant[],
     tables: readonly string[],
     repetitions: number,
-    measure: () => Promise<number>,
+    load: (variant: Variant) => Promise<void>,
     afterLast: (variant: Variant) => Promise<Extra>,
-  ): Promise<Array<{ variant: string; seconds: number; indexBytes: number } & Extra>> {
-    const results: Array<{ variant: string; seconds: number; indexBytes: number } & Extra> = [];
-    for (const variant of variants) {
-      const runs: number[] = [];
-      for (let run = 0; run < repetitions; run++) {
+    beforeLoad: () => Promise<void> = async () => undefined,
+  ): Promise<Array<VariantCost & Extra>> {
+    const runs = new Map<Variant, RunCost[]>(variants.map((variant) => [variant, []]));
+    const finals = new Map<Variant, { indexBytes: number; extra: Extra }>();
+    for (let round = 1; round <= repetitions; round++) {
+      for (const variant of variants) {
         await this.strip(tables);
         await this.exec(variant.setup);
         await this.settle();
-        runs.push(await measure());
+        await beforeLoad();
+        runs.get(variant)?.push(await this.cost(() => load(variant)));
+        if (round === repetitions) finals.set(variant, { indexBytes: await this.indexBytes(tables), extra: await afterLast(variant) });
+        await this.exec(variant.teardown ?? []);
       }
-      const indexBytes = await this.indexBytes(tables);
-      const extra = await afterLast(variant);
-      results.push({ variant: variant.name, seconds: median(runs), indexBytes, ...extra });
-      await this.exec(variant.teardown ?? []);
-      this.log(`index-cost: ${variant.name}: ${median(runs).toFixed(2)} s (runs ${runs.map((s) => s.toFixed(2)).join(', ')})`);
+      this.log(`index-cost: round ${round}/${repetitions} over ${variants.length} variants done`);
     }
-    return results;
+    return variants.map((variant) => {
+      const costs = runs.get(variant) ?? [];
+      const cpu = costs.map((run) => run.cpuSeconds);
+      const final = finals.get(variant);
+      return {
+        variant: variant.name,
+        bestSeconds: Math.min(...costs.map((run) => run.seconds)),
+        medianSeconds: median(costs.map((run) => run.seconds)),
+        cpuSeconds: cpu.every((value) => value !== undefined) ? median(cpu as number[]) : undefined,
+        walBytes: median(costs.map((run) => run.walBytes)),
+        indexBytes: final?.indexBytes ?? Number.NaN,
+        ...(final?.extra as Extra),
+      };
+    });
   }
 
   /**
@@ -438,17 +508,23 @@ export async function measureIndexCost(options: IndexCostOptions = {}): Promise<
       `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size')`,
     );
 
-    log(`index-cost: ${eventCount} events in batches of ${batchSize}, ${repetitions} runs per variant`);
+    await bench.init();
+    log(`index-cost: ${eventCount} events in batches of ${batchSize}, ${repetitions} rounds`);
     const rawTables = ['raw_data.events_raw'];
     const retentionCutoff = new Date(firstTs + (SPAN_DAYS - RETENTION_DAYS) * 86_400_000).toISOString();
     const measuredRetention = new Set([rawVariants[1]?.name, rawVariants[2]?.name, rawVariants[3]?.name]);
+    // One untimed load first: the first timed runs would otherwise pay for cold caches and catalogs.
+    await bench.strip(rawTables);
+    await bench.loadRaw(raw);
     const rawResults = await bench.compare(rawVariants, rawTables, repetitions, () => bench.loadRaw(raw), async (variant) =>
       measuredRetention.has(variant.name) ? { retention: await bench.retention(retentionCutoff, 5_000) } : {},
     );
 
     const factTables = ['analytics.orders', 'analytics.order_items', 'analytics.payments', 'analytics.feedback'];
     await bench.exec(disableStatementAudit);
-    let counters = await bench.updateCounters();
+    await bench.strip(factTables);
+    await bench.loadFacts(facts);
+    let counters = { updates: 0, hot: 0 };
     const readDay = new Date(firstTs + 10 * 86_400_000).toISOString();
     const sampleOrders = orderIds.filter((_, index) => index % Math.max(1, Math.floor(orderIds.length / 200)) === 0).slice(0, 200);
     const factResults = await bench.compare(
@@ -456,12 +532,8 @@ export async function measureIndexCost(options: IndexCostOptions = {}): Promise<
       factTables,
       repetitions,
       () => bench.loadFacts(facts),
-      async () => {
-        const hotUpdatePercent = await bench.hotUpdates(counters, payments * repetitions);
-        const reads = await bench.factReads(readDay, sampleOrders);
-        counters = await bench.updateCounters();
-        return { hotUpdatePercent, ...reads };
-      },
+      async () => ({ hotUpdatePercent: await bench.hotUpdates(counters, payments), ...(await bench.factReads(readDay, sampleOrders)) }),
+      async () => void (counters = await bench.updateCounters()),
     );
     await bench.exec(enableStatementAudit);
 
@@ -471,37 +543,36 @@ export async function measureIndexCost(options: IndexCostOptions = {}): Promise<
       return { auditRows: Number(rows[0]?.count ?? 0) };
     });
 
-    const rawBaseline = rawResults[1]?.seconds ?? Number.NaN;
-    const factBaseline = factResults[1]?.seconds ?? Number.NaN;
-    const auditBaseline = auditResults[0]?.seconds ?? Number.NaN;
+    /** Throughput of the best run and of the median run, and the server-side costs, each against the baseline variant. */
+    const summarise = <Row extends VariantCost>(rows: readonly Row[], baseline: Row | undefined, units: number, rate: string) =>
+      rows.map(({ variant, bestSeconds, medianSeconds, cpuSeconds, walBytes, indexBytes, ...extra }) => ({
+        variant,
+        [rate]: Math.round(units / bestSeconds),
+        [`${rate}Median`]: Math.round(units / medianSeconds),
+        throughputVsBaseline: percentVs((baseline?.bestSeconds ?? Number.NaN) / bestSeconds, 1),
+        serverCpuSeconds: cpuSeconds === undefined ? null : Number(cpuSeconds.toFixed(2)),
+        cpuVsBaseline: cpuSeconds === undefined || baseline?.cpuSeconds === undefined ? null : percentVs(cpuSeconds, baseline.cpuSeconds),
+        walMiB: mebibytes(walBytes),
+        walVsBaseline: percentVs(walBytes, baseline?.walBytes ?? Number.NaN),
+        indexMiB: mebibytes(indexBytes),
+        ...extra,
+      }));
     return {
       measuredAt: new Date().toISOString(),
       server: Object.fromEntries(settings.map((row) => [row.name, row.setting])),
       events: eventCount,
+      factEvents,
       batchSize,
-      repetitions,
-      method:
-        'Median of the runs; each run loads every event from empty tables of the migrated schema, one INSERT … SELECT FROM unnest per table and batch, one transaction per batch (facts) or statement (raw). Percentages are throughput relative to the baseline row.',
-      eventsRaw: rawResults.map(({ variant, seconds: s, indexBytes, ...extra }) => ({
-        variant,
-        rowsPerSecond: Math.round(eventCount / s),
-        vsBaseline: percentVs(rawBaseline / s, 1),
-        indexMiB: Number((indexBytes / 2 ** 20).toFixed(1)),
-        ...extra,
-      })),
-      facts: factResults.map(({ variant, seconds: s, indexBytes, ...extra }) => ({
-        variant,
-        eventsPerSecond: Math.round(factEvents / s),
-        vsBaseline: percentVs(factBaseline / s, 1),
-        indexMiB: Number((indexBytes / 2 ** 20).toFixed(1)),
-        ...extra,
-      })),
-      auditTriggers: auditResults.map(({ variant, seconds: s, auditRows }) => ({
-        variant,
-        eventsPerSecond: Math.round(factEvents / s),
-        vsNoTrigger: percentVs(auditBaseline / s, 1),
-        auditRows,
-      })),
+      rounds: repetitions,
+      method: [
+        'Every variant loads all events from empty tables of the migrated schema, the way the worker writes: one INSERT … SELECT FROM unnest per table and batch; facts one transaction per batch (orders, items, payments, the payment update of orders, feedback).',
+        `The variants run in ${repetitions} interleaved rounds; throughput is from the fastest run (on a shared machine the least disturbed) and the median run.`,
+        'serverCpuSeconds is the CPU time of the PostgreSQL backend doing the load (when the server runs on this machine) and walMiB the WAL it wrote: both barely move with load from elsewhere.',
+        'Percentages compare with the row marked baseline: throughput higher is better, CPU and WAL lower is better.',
+      ],
+      eventsRaw: summarise(rawResults, rawResults[1], eventCount, 'rowsPerSecond'),
+      facts: summarise(factResults, factResults[1], factEvents, 'eventsPerSecond'),
+      auditTriggers: summarise(auditResults, auditResults[0], factEvents, 'eventsPerSecond'),
     };
   } finally {
     await client.end().catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /*
  * Types of every warehouse table and view, as node-postgres returns them: bigint (int8) and numeric
@@ -260,22 +260,15 @@ export interface WarehouseDatabase {
   'analytics.ingestion_status': IngestionStatusView;
 }
 
-export type EventRaw = Selectable<EventsRawTable>;
 export type NewEventRaw = Insertable<EventsRawTable>;
 export type NewRejectedEvent = Insertable<EventsRejectedTable>;
 export type StreamCheckpoint = Selectable<StreamCheckpointsTable>;
 export type NewStreamCheckpoint = Insertable<StreamCheckpointsTable>;
-export type StreamCheckpointUpdate = Updateable<StreamCheckpointsTable>;
 export type NewSourceEpoch = Insertable<SourceEpochsTable>;
 export type PendingChild = Selectable<PendingChildrenTable>;
 export type NewPendingChild = Insertable<PendingChildrenTable>;
-export type Order = Selectable<OrdersTable>;
 export type NewOrder = Insertable<OrdersTable>;
-export type OrderUpdate = Updateable<OrdersTable>;
-export type OrderItem = Selectable<OrderItemsTable>;
 export type NewOrderItem = Insertable<OrderItemsTable>;
-export type Payment = Selectable<PaymentsTable>;
 export type NewPayment = Insertable<PaymentsTable>;
-export type Feedback = Selectable<FeedbackTable>;
 export type NewFeedback = Insertable<FeedbackTable>;
 export type AuditLogEntry = Selectable<AuditLogTable>;
