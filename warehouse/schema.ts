@@ -17,7 +17,6 @@ export type Json = ColumnType<unknown, string, string>;
 type ViewColumn<T> = ColumnType<T, never, never>;
 
 export type ServiceType = 'dine_in' | 'takeout' | 'delivery';
-export type ChildEventType = 'order_item_added' | 'payment_captured' | 'feedback_submitted';
 
 /**
  * The audit trail: every event stored once, keyed by `event_id`. Insert with
@@ -104,7 +103,8 @@ export interface SourceEpochsTable {
 export interface PendingChildrenTable {
   event_id: string;
   order_id: string;
-  event_type: ChildEventType;
+  /** order_item_added, payment_captured, feedback_submitted, or a plugin processor's child type. */
+  event_type: string;
   stream_name: string;
   source_epoch: ColumnType<string, string | undefined, string>;
   event_offset: Int8;

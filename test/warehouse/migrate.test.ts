@@ -129,10 +129,18 @@ describe('migrateWarehouse', () => {
     const down = await migrateWarehouse({ connectionString: database.url, direction: 'down' });
     expect(down.applied).toEqual([{ name: allMigrations.at(-1), direction: 'down' }]);
     expect(down.current).toBe(allMigrations.at(-2));
+    expect(down.roles).toEqual([]);
+
+    // Down to just before the health functions, one step at a time: they go, the audit trigger function stays.
+    let current = down.current;
+    while (current !== '0006_reporting_views') current = (await migrateWarehouse({ connectionString: database.url, direction: 'down' })).current;
     expect(await functions()).toEqual(['audit_changes']);
 
     const up = await migrateWarehouse({ connectionString: database.url, direction: 'up' });
-    expect(up.applied).toEqual([{ name: allMigrations.at(-1), direction: 'up' }]);
+    expect(up.applied).toEqual([{ name: '0007_health_functions', direction: 'up' }]);
+    const latest = await migrateWarehouse({ connectionString: database.url });
+    expect(latest.applied.map((migration) => migration.name)).toEqual(allMigrations.slice(allMigrations.indexOf('0007_health_functions') + 1));
+    expect(await functions()).toHaveLength(5);
 
     const reset = await migrateWarehouse({ connectionString: database.url, direction: 'reset' });
     expect(reset.applied).toEqual([...allMigrations].reverse().map((name) => ({ name, direction: 'down' })));
