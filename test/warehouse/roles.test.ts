@@ -91,6 +91,19 @@ describe('warehouse roles', () => {
     }
   });
 
+  it('survives other databases on the server migrating, with the same passwords, at the same moment', async () => {
+    const others = await Promise.all([1, 2, 3].map((n) => createTestDatabase(`roles_parallel_${n}`)));
+    try {
+      const reports = await Promise.all(others.map((other) => migrateWarehouse({ connectionString: other.url, passwords })));
+      for (const parallel of reports) expect(parallel.roles.map((outcome) => outcome.action)).toEqual(['password-set', 'password-set', 'password-set']);
+    } finally {
+      await Promise.all(others.map((other) => other.drop()));
+    }
+    const client = new pg.Client({ connectionString: roleConnectionString(database.url, ETL_ROLE, passwords.etl) });
+    await client.connect();
+    await client.end();
+  });
+
   it('analytics_reader reads analytics and raw_data, calls the health functions, and can change nothing', async () => {
     for (const read of [
       'SELECT * FROM analytics.daily_sales',
