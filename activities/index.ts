@@ -1,8 +1,9 @@
 import { createIngestionActivities, type IngestionDependencies } from './ingestion/activities.js';
+import { createMaintenanceActivities } from './maintenance/activities.js';
 
 export type ActivityDependencies = IngestionDependencies;
 
 /** Every activity the worker registers, grouped by the system they touch. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...createIngestionActivities(deps) };
+  return { ...createIngestionActivities(deps), ...createMaintenanceActivities(deps) };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/env.js';
 import { apiCommand } from './commands/api.js';
 import { ingestCommand } from './commands/ingest.js';
+import { maintenanceCommand } from './commands/maintenance.js';
 import { migrateCommand } from './commands/migrate.js';
 import { upCommand } from './commands/up.js';
 import { workerCommand } from './commands/worker.js';
@@ -14,7 +15,8 @@ const program = new Command('restaurant-stack')
   .addCommand(apiCommand())
   .addCommand(workerCommand())
   .addCommand(migrateCommand())
-  .addCommand(ingestCommand());
+  .addCommand(ingestCommand())
+  .addCommand(maintenanceCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -65,6 +65,16 @@ export const environmentSchema = z.object({
   INGEST_MAX_BATCH_WAIT_MS: positiveInt.default(25),
   INGEST_SESSION_SECONDS: positiveInt.default(10),
   INGEST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(5000),
+
+  MAINTENANCE_SCHEDULE_ID: z.string().min(1).default('restaurant_maintenance'),
+  MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(15),
+  RAW_RETENTION_DAYS: positiveInt.default(7),
+  RETENTION_CHUNK_ROWS: positiveInt.default(5000),
+  RETENTION_MAX_CHUNKS: positiveInt.default(2000),
+
+  /** The worker's Prometheus endpoint (SDK runtime metrics and ingestion figures); 0 turns it off. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export type StackConfig = z.infer<typeof environmentSchema>;

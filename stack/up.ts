@@ -2,6 +2,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot, type StackConfig } from '../config/env.js';
 import { ensureIngestionRunning } from '../clients/ingestion-control.js';
+import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
@@ -127,14 +128,16 @@ export async function runStack(config: StackConfig): Promise<void> {
       apiUrl,
     });
 
-    if (config.INGEST_MODE !== 'none') {
-      const client = await connectTemporalClient({ ...config, TEMPORAL_ADDRESS: temporalAddress });
-      try {
+    const client = await connectTemporalClient({ ...config, TEMPORAL_ADDRESS: temporalAddress });
+    try {
+      if (config.INGEST_MODE !== 'none') {
         const started = await ensureIngestionRunning(client, config, { mode: config.INGEST_MODE, sourceUrl: apiUrl });
         stackSink(started.created ? `started ingestion workflow ${started.workflowId}` : `ingestion workflow ${started.workflowId} is already running`);
-      } finally {
-        await client.connection.close();
       }
+      const schedule = await ensureMaintenanceSchedule(client, config);
+      stackSink(`${schedule.created ? 'created' : 'updated'} maintenance schedule ${schedule.scheduleId} (every ${config.MAINTENANCE_INTERVAL_MINUTES} min)`);
+    } finally {
+      await client.connection.close();
     }
 
     const webUi = config.TEMPORAL_ADDRESS ? '(external Temporal: see its own Web UI)' : `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
@@ -142,6 +145,7 @@ export async function runStack(config: StackConfig): Promise<void> {
     stackSink(`  event API        ${apiUrl}  (health: ${apiUrl}/health)`);
     stackSink(`  Temporal         ${temporalAddress}   Web UI ${webUi}`);
     stackSink(`  warehouse        ${redact(warehouse.adminUrl)}`);
+    if (config.METRICS_PORT) stackSink(`  worker metrics   http://127.0.0.1:${config.METRICS_PORT}/metrics`);
     stackSink('  ingestion status `npx restaurant-stack ingest status`; Ctrl-C stops everything');
   } catch (error) {
     stackSink(`start-up failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -10,7 +10,7 @@ import { onStopRequest } from '../cli/lifecycle.js';
 export async function runWorker(config: StackConfig): Promise<void> {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the worker needs the warehouse connection (`npm start` sets it for the worker it runs)');
   const logger = createLogger('worker', config.LOG_LEVEL);
-  installTemporalRuntime(logger, config.LOG_LEVEL);
+  installTemporalRuntime(logger, config.LOG_LEVEL, config.METRICS_PORT ? `${config.METRICS_HOST}:${config.METRICS_PORT}` : undefined);
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
   const db = createWarehousePool(config.DATABASE_URL);
   const connection = await connectWorkerToTemporal(config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`);

@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { INGEST_HISTOGRAM_BUCKETS } from '../activities/ingestion/metrics.js';
 import type { Logger, LogLevel } from '../telemetry/logger.js';
 
 const SDK_LEVELS = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
@@ -8,7 +9,7 @@ let installed = false;
  * Routes the Temporal SDK's own logs (worker state, workflow and activity failures) through our JSON
  * logger at our level. The SDK runtime is process-wide and can be installed once.
  */
-export function installTemporalRuntime(logger: Logger, level: LogLevel): void {
+export function installTemporalRuntime(logger: Logger, level: LogLevel, metricsBindAddress?: string): void {
   if (installed) return;
   installed = true;
   const forward = ({ level: sdkLevel, message, meta }: LogEntry) => {
@@ -19,5 +20,12 @@ export function installTemporalRuntime(logger: Logger, level: LogLevel): void {
     else logger.debug(message, fields);
   };
   // Signals are ours to handle (see cli/lifecycle.ts): we end sessions before the SDK drains.
-  Runtime.install({ logger: new DefaultLogger(SDK_LEVELS[level], forward), shutdownSignals: [] });
+  Runtime.install({
+    logger: new DefaultLogger(SDK_LEVELS[level], forward),
+    shutdownSignals: [],
+    // One Prometheus endpoint: the SDK's runtime metrics and our ingestion figures (activities/ingestion/metrics.ts).
+    telemetryOptions: metricsBindAddress
+      ? { metrics: { prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, histogramBucketOverrides: INGEST_HISTOGRAM_BUCKETS } } }
+      : undefined,
+  });
 }

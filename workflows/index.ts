@@ -1,2 +1,3 @@
 export { restaurantRealtimeStream } from './realtime-stream.js';
 export { restaurantStreamIngestPolling } from './polling-ingest.js';
+export { restaurantMaintenance } from './maintenance.js';

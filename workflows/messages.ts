@@ -12,6 +12,14 @@ export const WORKFLOW_TYPES = {
   polling: 'restaurantStreamIngestPolling',
 } as const satisfies Record<IngestMode, string>;
 
+export const MAINTENANCE_WORKFLOW_TYPE = 'restaurantMaintenance';
+
+export interface MaintenanceInput {
+  retentionDays: number;
+  retentionChunkRows: number;
+  retentionMaxChunks: number;
+}
+
 /** Batch and session limits; every field has a default in the workflow. */
 export interface IngestionTuning {
   /** Most events written in one transaction. */

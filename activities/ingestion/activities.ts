@@ -6,6 +6,7 @@ import type { ProcessorRegistry } from '../processors/processor.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
 import type { CheckpointRewind, SessionReport, SessionRequest } from './contracts.js';
+import { IngestionMetrics } from './metrics.js';
 import { IngestionSession, type SessionProgress } from './session.js';
 
 export interface IngestionDependencies {
@@ -41,6 +42,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
         logger,
         cancelled: context.cancellationSignal,
         stopping: deps.stopping,
+        metrics: new IngestionMetrics(context.metricMeter.withTags({ stream: request.stream })),
         onCommit: (committed) => {
           progress = committed;
         },

@@ -8,6 +8,7 @@ import type { BatchWriter } from '../warehouse/batch-writer.js';
 import { Batch } from './batch.js';
 import type { SessionCounts, SessionReport, SessionRequest } from './contracts.js';
 import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
+import type { IngestionMetrics } from './metrics.js';
 import { StreamSequencer } from './sequencer.js';
 
 export interface SessionProgress {
@@ -25,6 +26,7 @@ export interface SessionDependencies {
   cancelled: AbortSignal;
   /** Aborts when the worker is stopping: the session ends at the next batch boundary, normally. */
   stopping: AbortSignal;
+  metrics: IngestionMetrics;
 }
 
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
@@ -54,6 +56,7 @@ export class IngestionSession {
   private committed: StreamPosition;
   private lastBatchAt: string | null = null;
   private lastEventTs: string | null = null;
+  /** The source's head as last reported by /health, or the highest offset seen, whichever is newer. */
   private sourceHeadOffset: number | null = null;
   private feed: SseFeed | undefined;
   private readonly sessionEnds: AbortSignal;
@@ -139,7 +142,7 @@ export class IngestionSession {
   private async finish(caughtUp: boolean): Promise<SessionReport> {
     if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
     await this.flush();
-    this.sourceHeadOffset = (await fetchSourceHead(this.request.sourceUrl)) ?? Math.max(this.sourceHeadOffset ?? 0, this.committed.offset);
+    this.sourceHeadOffset = Math.max((await fetchSourceHead(this.request.sourceUrl)) ?? 0, this.sourceHeadOffset ?? 0, this.committed.offset);
     return {
       ...this.counts,
       position: this.committed,
@@ -159,6 +162,7 @@ export class IngestionSession {
       if (message.kind === 'unreadable') this.reject(message);
       return this.flushIfFull();
     }
+    if (offset > (this.sourceHeadOffset ?? 0)) this.sourceHeadOffset = offset;
     const placement = this.sequencer.place(offset, eventId);
     if (placement.kind === 'gap') {
       await this.fillGap(placement.from, placement.to);
@@ -249,14 +253,17 @@ export class IngestionSession {
     this.batch = new Batch();
     const position = this.sequencer.position;
     const lastEventTs = batch.lastEventTs();
+    const started = performance.now();
     await this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset });
+    const byType = batch.countByType();
+    this.deps.metrics.recordBatch(batch, byType, performance.now() - started, position.offset, this.sourceHeadOffset, lastEventTs);
     this.committed = position;
     this.lastBatchAt = new Date().toISOString();
     if (lastEventTs) this.lastEventTs = lastEventTs;
     this.counts.batches += 1;
     this.counts.events += batch.raw.length;
     this.counts.rejected += batch.rejections.length;
-    for (const [type, count] of Object.entries(batch.countByType())) this.counts.byType[type] = (this.counts.byType[type] ?? 0) + count;
+    for (const [type, count] of Object.entries(byType)) this.counts.byType[type] = (this.counts.byType[type] ?? 0) + count;
     this.deps.onCommit({ position, counts: this.counts });
   }
 }

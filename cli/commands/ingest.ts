@@ -1,26 +1,20 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { loadConfig, type StackConfig } from '../../config/env.js';
+import type { StackConfig } from '../../config/env.js';
 import type { Client } from '@temporalio/client';
 import { readRuntimeState } from '../../stack/runtime-state.js';
 import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../workflows/messages.js';
 import { parseOption } from '../options.js';
+import { withTemporalClient } from '../with-temporal.js';
 import { formatStatus } from './status-format.js';
 
 const offset = z.coerce.number().int().min(0);
 type Control = typeof import('../../clients/ingestion-control.js');
 const modeOption = () => new Option('--mode <mode>', 'which workflow: realtime or polling (default: whichever is running)').choices(INGEST_MODES);
 
-/** The Temporal client (and the control functions, loaded only when a command runs). */
-async function withClient<T>(run: (client: Client, config: StackConfig, control: Control) => Promise<T>): Promise<T> {
-  const config = loadConfig();
-  const [control, { connectTemporalClient }] = await Promise.all([import('../../clients/ingestion-control.js'), import('../../clients/temporal.js')]);
-  const client = await connectTemporalClient(config);
-  try {
-    return await run(client, config, control);
-  } finally {
-    await client.connection.close();
-  }
+/** The Temporal client, with the control functions loaded only when a command runs. */
+function withClient<T>(run: (client: Client, config: StackConfig, control: Control) => Promise<T>): Promise<T> {
+  return withTemporalClient(async (client, config) => run(client, config, await import('../../clients/ingestion-control.js')));
 }
 
 function sourceUrlOf(config: StackConfig, given?: string): string {

@@ -45,6 +45,7 @@ describe('recovery: killed workers, rewinds, and signal storms', () => {
         TEMPORAL_TASK_QUEUE: taskQueue,
         DATA_DIR: loadConfig().DATA_DIR,
         LOG_LEVEL: 'warn',
+        METRICS_PORT: '0',
       },
       stdio: 'ignore',
     });

@@ -28,6 +28,7 @@ describe('restaurant-stack up', () => {
       TEMPORAL_PORT: await findFreePort(17233),
       TEMPORAL_UI_PORT: await findFreePort(18233),
       EMBEDDED_POSTGRES_PORT: await findFreePort(15432),
+      METRICS_PORT: await findFreePort(19464),
     };
     const env = {
       ...process.env,
@@ -67,6 +68,11 @@ describe('restaurant-stack up', () => {
       } finally {
         await db.end();
       }
+      const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
+      expect(metrics).toMatch(/^restaurant_ingest_events_total\{[^}]*event_type="order_created"[^}]*\} \d+/m);
+      expect(metrics).toMatch(/^restaurant_ingest_checkpoint_offset\{/m);
+      expect(metrics).toMatch(/^temporal_/m);
+
       for (const component of ['stack', 'postgres', 'migrate', 'temporal', 'api', 'worker']) {
         expect(output).toMatch(new RegExp(`^${component}\\s*\\|`, 'm'));
       }
