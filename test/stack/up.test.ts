@@ -65,6 +65,14 @@ describe('restaurant-stack up', () => {
           const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM raw_data.events_raw');
           return Number(rows[0]?.n) > 0;
         });
+        // Maintenance runs as the worker's least-privileged ETL role: every task must succeed.
+        await run(process.execPath, [cli, 'maintenance', 'run-now'], { env });
+        await waitUntil('a maintenance run is recorded', 60_000, async () => {
+          const { rows } = await db.query<{ task: string; status: string }>('SELECT task, status FROM analytics.maintenance_results');
+          return rows.length === 4;
+        });
+        const { rows: maintenance } = await db.query<{ task: string; status: string }>('SELECT task, status FROM analytics.maintenance_results ORDER BY id');
+        expect(maintenance.map((row) => row.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'analyze']);
       } finally {
         await db.end();
       }
