@@ -6,6 +6,7 @@ import { SILENT, type EventApiLog } from './log.js';
 import { clockOf, eventApiOptionsSchema, faultsOf, faultsSchema, rateSchema, type EventApiOptions, type Rate } from './options.js';
 import { Producer } from './producer.js';
 import { EventSequence, type Clock, type WireEvent } from './sequence.js';
+import { renderPrometheus } from './metrics.js';
 import { createEventApiServer } from './server.js';
 import { eventsPerChunk, StreamHub, type StreamStats } from './sse.js';
 import { RetentionStore } from './store.js';
@@ -105,7 +106,21 @@ export async function startEventApi(input: EventApiOptions = {}, log: EventApiLo
             children_first_rate: faults.childrenFirstRate,
           },
         };
-  const server = createEventApiServer({ store, hub, legacy: options.legacy, health, log });
+  const firstOffset = store.head;
+  const metrics = () =>
+    renderPrometheus([
+      { name: 'restaurant_api_head_offset', type: 'gauge', help: 'Newest offset produced', value: store.head },
+      { name: 'restaurant_api_earliest_retained_offset', type: 'gauge', help: 'Oldest offset still retained for replay', value: store.earliest },
+      { name: 'restaurant_api_retained_events', type: 'gauge', help: 'Events held for replay', value: store.size },
+      { name: 'restaurant_api_events_produced_total', type: 'counter', help: 'Events produced by this run of the source', value: store.head - firstOffset },
+      { name: 'restaurant_api_events_per_second', type: 'gauge', help: 'Recent production rate', value: producer.meter.perSecond() },
+      { name: 'restaurant_api_connected_clients', type: 'gauge', help: 'Open /stream connections', value: hub.clientCount },
+      { name: 'restaurant_api_slow_clients_disconnected_total', type: 'counter', help: 'Clients ended because their unsent data passed the bound', value: hub.stats.slowClientsDisconnected },
+      { name: 'restaurant_api_connections_dropped_total', type: 'counter', help: 'Connections ended by the drop-every fault', value: hub.stats.connectionsDropped },
+      { name: 'restaurant_api_paused', type: 'gauge', help: '1 while production is paused', value: producer.paused ? 1 : 0 },
+      { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident set size of the event API process', value: process.memoryUsage.rss() },
+    ]);
+  const server = createEventApiServer({ store, hub, legacy: options.legacy, health, metrics, log });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -22,6 +22,8 @@ export interface EventApiRoutes {
   readonly hub: StreamHub;
   readonly legacy: boolean;
   readonly health: () => object;
+  /** `/metrics` in the Prometheus text format. */
+  readonly metrics: () => string;
   readonly log: EventApiLog;
 }
 
@@ -79,11 +81,16 @@ export function createEventApiServer(routes: EventApiRoutes): Server {
   return createServer((request, response) => {
     try {
       const url = new URL(request.url ?? '/', 'http://event-api');
-      const route = ['/health', '/events', '/stream'].includes(url.pathname) ? url.pathname : undefined;
+      const route = ['/health', '/events', '/stream', '/metrics'].includes(url.pathname) ? url.pathname : undefined;
       if (!route) return sendJson(response, 404, { error: `no such endpoint: ${url.pathname}` });
       if (request.method !== 'GET') return sendJson(response, 405, { error: `${request.method} is not allowed; use GET` }, { Allow: 'GET' });
       if (route === '/health') return sendJson(response, 200, routes.health());
       if (route === '/events') return servePage(routes, url, response);
+      if (route === '/metrics') {
+        const text = routes.metrics();
+        response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+        return response.end(text);
+      }
       return serveStream(routes, url, request, response);
     } catch (error) {
       routes.log.warn('request failed', { url: request.url, error });

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it, inject } from 'vitest';
 import { projectRoot } from '../../config/env.js';
 import { findFreePort, isPortFree } from '../../stack/ports.js';
 import { waitUntil } from '../../stack/wait.js';
+import { parsePrometheus, total } from '../support/prometheus.js';
 
 const cli = path.join(projectRoot, 'bin', 'restaurant-stack.js');
 const run = promisify(execFile);
@@ -76,10 +77,12 @@ describe('restaurant-stack up', () => {
       } finally {
         await db.end();
       }
-      const metrics = await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text();
-      expect(metrics).toMatch(/^restaurant_ingest_events_total\{[^}]*event_type="order_created"[^}]*\} \d+/m);
-      expect(metrics).toMatch(/^restaurant_ingest_checkpoint_offset\{/m);
-      expect(metrics).toMatch(/^temporal_/m);
+      const scrape = async () => parsePrometheus(await (await fetch(`http://127.0.0.1:${ports.METRICS_PORT}/metrics`)).text());
+      const first = await scrape();
+      expect(total(first, 'restaurant_ingest_events_total', 'event_type="order_created"')).toBeGreaterThan(0);
+      expect([...first.keys()].some((key) => key.startsWith('temporal_'))).toBe(true);
+      await expect.poll(async () => total(await scrape(), 'restaurant_ingest_events_total'), { timeout: 30_000 }).toBeGreaterThan(total(first, 'restaurant_ingest_events_total'));
+      expect(total(await scrape(), 'restaurant_ingest_checkpoint_offset')).toBeGreaterThan(0);
 
       for (const component of ['stack', 'postgres', 'migrate', 'temporal', 'api', 'worker']) {
         expect(output).toMatch(new RegExp(`^${component}\\s*\\|`, 'm'));
