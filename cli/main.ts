@@ -3,6 +3,7 @@ import { ConfigError } from '../config/env.js';
 import { apiCommand } from './commands/api.js';
 import { ingestCommand } from './commands/ingest.js';
 import { maintenanceCommand } from './commands/maintenance.js';
+import { metabaseCommand } from './commands/metabase.js';
 import { migrateCommand } from './commands/migrate.js';
 import { upCommand } from './commands/up.js';
 import { workerCommand } from './commands/worker.js';
@@ -16,7 +17,8 @@ const program = new Command('restaurant-stack')
   .addCommand(workerCommand())
   .addCommand(migrateCommand())
   .addCommand(ingestCommand())
-  .addCommand(maintenanceCommand());
+  .addCommand(maintenanceCommand())
+  .addCommand(metabaseCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,301 @@
+/**
+ * The Metabase questions over the warehouse views, as native SQL. Each query reads only the views of
+ * `analytics` (what analytics_reader is for) and ends without a semicolon, because Metabase wraps
+ * native queries in its own row limit.
+ */
+
+export type CardDisplay = 'scalar' | 'line' | 'bar' | 'row' | 'pie' | 'table';
+
+export interface CardDefinition {
+  /** Unique within the collection: provisioning finds an existing card by it. */
+  readonly name: string;
+  readonly description: string;
+  readonly display: CardDisplay;
+  readonly sql: string;
+  /** Metabase's `visualization_settings`; the keys name result columns. */
+  readonly visualizationSettings: Readonly<Record<string, unknown>>;
+}
+
+/** The `visualization_settings` keys that name result columns, so a test can hold them to the SQL. */
+export const COLUMN_SETTING_KEYS = ['graph.dimensions', 'graph.metrics', 'pie.dimension', 'pie.metric', 'scalar.field'] as const;
+
+const chart = (dimensions: readonly string[], metrics: readonly string[], extra: Record<string, unknown> = {}) => ({
+  'graph.dimensions': dimensions,
+  'graph.metrics': metrics,
+  ...extra,
+});
+
+const scalar = (field: string) => ({ 'scalar.field': field });
+
+/** "Last 24 hours" in whole hours, so the current, still-filling hour counts as one of them. */
+const LAST_24_HOURS = `hour >= date_trunc('hour', now()) - interval '23 hours'`;
+const LAST_30_DAYS = `day >= date_trunc('day', now()) - interval '29 days'`;
+const LAST_30_DAYS_BY_HOUR = `hour >= date_trunc('day', now()) - interval '29 days'`;
+
+// Real-time sales: the last 24 hours from analytics.hourly_sales (paid orders, by the hour they were placed).
+
+export const revenueLast24Hours: CardDefinition = {
+  name: 'Revenue, last 24 hours',
+  description: 'Sum of order totals (subtotal + tax + tip) of paid orders placed in the last 24 hours.',
+  display: 'scalar',
+  sql: `SELECT coalesce(sum(total), 0) AS revenue
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}`,
+  visualizationSettings: scalar('revenue'),
+};
+
+export const ordersLast24Hours: CardDefinition = {
+  name: 'Orders, last 24 hours',
+  description: 'Paid orders placed in the last 24 hours.',
+  display: 'scalar',
+  sql: `SELECT coalesce(sum(order_count), 0) AS orders
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}`,
+  visualizationSettings: scalar('orders'),
+};
+
+export const averageOrderValueLast24Hours: CardDefinition = {
+  name: 'Average order value, last 24 hours',
+  description: 'Revenue divided by paid orders over the last 24 hours.',
+  display: 'scalar',
+  sql: `SELECT round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}`,
+  visualizationSettings: scalar('avg_order_value'),
+};
+
+export const tipsLast24Hours: CardDefinition = {
+  name: 'Tips, last 24 hours',
+  description: 'Tips on paid orders placed in the last 24 hours.',
+  display: 'scalar',
+  sql: `SELECT coalesce(sum(tip), 0) AS tips
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}`,
+  visualizationSettings: scalar('tips'),
+};
+
+export const salesByHour: CardDefinition = {
+  name: 'Sales by hour, last 24 hours',
+  description: 'Revenue and paid orders per hour, all locations.',
+  display: 'line',
+  sql: `SELECT hour,
+       sum(order_count) AS orders,
+       sum(total)       AS revenue
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}
+GROUP BY hour
+ORDER BY hour`,
+  visualizationSettings: chart(['hour'], ['revenue', 'orders']),
+};
+
+export const salesByLocation: CardDefinition = {
+  name: 'Sales by location, last 24 hours',
+  description: 'Revenue, paid orders and average order value per location.',
+  display: 'bar',
+  sql: `SELECT location_code,
+       sum(order_count)                                AS orders,
+       sum(total)                                      AS revenue,
+       round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}
+GROUP BY location_code
+ORDER BY revenue DESC`,
+  visualizationSettings: chart(['location_code'], ['revenue']),
+};
+
+export const ingestionFreshness: CardDefinition = {
+  name: 'Ingestion freshness',
+  description: 'Per ingesting stream: committed offset, lag behind the source, age of the last batch, rejected events. Lag in seconds is 0 when caught up.',
+  display: 'table',
+  sql: `SELECT stream_name,
+       event_offset,
+       lag_events,
+       lag_seconds,
+       seconds_since_last_batch,
+       last_batch_size,
+       rejected_last_hour,
+       source_restarts
+FROM analytics.ingestion_status
+ORDER BY stream_name`,
+  visualizationSettings: {},
+};
+
+// Performance KPIs: the last 30 days from analytics.daily_sales and analytics.satisfaction_summary.
+
+export const revenueLast30Days: CardDefinition = {
+  name: 'Revenue, last 30 days',
+  description: 'Sum of order totals of paid orders over the last 30 days, all locations.',
+  display: 'scalar',
+  sql: `SELECT coalesce(sum(total_revenue), 0) AS revenue
+FROM analytics.daily_sales
+WHERE ${LAST_30_DAYS}`,
+  visualizationSettings: scalar('revenue'),
+};
+
+export const averageOrderValueLast30Days: CardDefinition = {
+  name: 'Average order value, last 30 days',
+  description: 'Revenue divided by paid orders over the last 30 days (weighted by orders, not an average of daily averages).',
+  display: 'scalar',
+  sql: `SELECT round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.daily_sales
+WHERE ${LAST_30_DAYS}`,
+  visualizationSettings: scalar('avg_order_value'),
+};
+
+// The view rounds each day's rates to 2 decimals; weighting them by feedback_count is exact to about 0.01.
+export const satisfactionLast30Days: CardDefinition = {
+  name: 'Customer satisfaction, last 30 days',
+  description: 'Share of feedback rated 4 or 5, in percent, over the last 30 days.',
+  display: 'scalar',
+  sql: `SELECT round(sum(satisfaction_rate * feedback_count) / nullif(sum(feedback_count), 0), 2) AS satisfaction_rate
+FROM analytics.satisfaction_summary
+WHERE ${LAST_30_DAYS}`,
+  visualizationSettings: scalar('satisfaction_rate'),
+};
+
+export const netPromoterScoreLast30Days: CardDefinition = {
+  name: 'Net promoter score, last 30 days',
+  description: 'Promoters (NPS 9-10) minus detractors (NPS 0-6), in percentage points, over the last 30 days.',
+  display: 'scalar',
+  sql: `SELECT round(sum((promoter_rate - detractor_rate) * feedback_count) / nullif(sum(feedback_count), 0), 1) AS net_promoter_score
+FROM analytics.satisfaction_summary
+WHERE ${LAST_30_DAYS}`,
+  visualizationSettings: scalar('net_promoter_score'),
+};
+
+export const dailyRevenue: CardDefinition = {
+  name: 'Daily revenue and average order value',
+  description: 'Revenue and average order value per day over the last 30 days, all locations.',
+  display: 'line',
+  sql: `SELECT day,
+       sum(total_revenue)                                         AS revenue,
+       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.daily_sales
+WHERE ${LAST_30_DAYS}
+GROUP BY day
+ORDER BY day`,
+  visualizationSettings: chart(['day'], ['revenue', 'avg_order_value']),
+};
+
+export const locationKpis: CardDefinition = {
+  name: 'Location KPIs, last 30 days',
+  description: 'Per location over the last 30 days: paid orders, revenue, average order value, tips and average tip.',
+  display: 'table',
+  sql: `SELECT location_code,
+       sum(order_count)                                          AS orders,
+       sum(total_revenue)                                        AS revenue,
+       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value,
+       sum(total_tips)                                           AS tips,
+       round(sum(total_tips) / nullif(sum(order_count), 0), 2)    AS avg_tip
+FROM analytics.daily_sales
+WHERE ${LAST_30_DAYS}
+GROUP BY location_code
+ORDER BY revenue DESC`,
+  visualizationSettings: {},
+};
+
+export const dailySatisfaction: CardDefinition = {
+  name: 'Daily customer satisfaction',
+  description: 'Per day over the last 30 days: satisfied (rating 4-5), promoters and detractors in percent, and the average rating.',
+  display: 'line',
+  sql: `SELECT day,
+       feedback_count,
+       avg_rating,
+       satisfaction_rate,
+       promoter_rate,
+       detractor_rate
+FROM analytics.satisfaction_summary
+WHERE ${LAST_30_DAYS}
+ORDER BY day`,
+  visualizationSettings: chart(['day'], ['satisfaction_rate', 'promoter_rate', 'detractor_rate']),
+};
+
+// Operational insights: peak hours, popular items, service performance.
+
+export const peakHours: CardDefinition = {
+  name: 'Peak hours, last 30 days',
+  description: 'Paid orders and revenue by hour of the day (in the reporting time zone), summed over the last 30 days.',
+  display: 'bar',
+  sql: `SELECT extract(hour FROM hour)::int AS hour_of_day,
+       sum(order_count)             AS orders,
+       sum(total)                   AS revenue
+FROM analytics.hourly_sales
+WHERE ${LAST_30_DAYS_BY_HOUR}
+GROUP BY hour_of_day
+ORDER BY hour_of_day`,
+  visualizationSettings: chart(['hour_of_day'], ['orders']),
+};
+
+export const topMenuItems: CardDefinition = {
+  name: 'Top 15 menu items by revenue',
+  description: 'Best-selling items of paid orders, all time; times_ordered counts order lines.',
+  display: 'row',
+  sql: `SELECT item_name,
+       category,
+       times_ordered,
+       total_quantity_sold,
+       total_revenue
+FROM analytics.menu_performance
+ORDER BY total_revenue DESC, item_name
+LIMIT 15`,
+  visualizationSettings: chart(['item_name'], ['total_revenue']),
+};
+
+export const slowMenuItems: CardDefinition = {
+  name: 'Slowest-moving menu items',
+  description: 'The 15 items of paid orders sold in the smallest quantities, all time: candidates for the menu review.',
+  display: 'table',
+  sql: `SELECT item_name,
+       category,
+       total_quantity_sold,
+       total_revenue,
+       avg_unit_price
+FROM analytics.menu_performance
+ORDER BY total_quantity_sold, item_name
+LIMIT 15`,
+  visualizationSettings: {},
+};
+
+export const revenueByCategory: CardDefinition = {
+  name: 'Revenue by menu category',
+  description: 'Item revenue of paid orders per menu category, all time.',
+  display: 'pie',
+  sql: `SELECT category,
+       sum(total_revenue)       AS revenue,
+       sum(total_quantity_sold) AS quantity_sold
+FROM analytics.menu_performance
+GROUP BY category
+ORDER BY revenue DESC`,
+  visualizationSettings: { 'pie.dimension': 'category', 'pie.metric': 'revenue' },
+};
+
+export const servicePerformance: CardDefinition = {
+  name: 'Service performance, last 30 days',
+  description: 'Dine-in, takeout and delivery over the last 30 days: paid orders, share of orders, revenue, average order value, and tips as a percentage of subtotal.',
+  display: 'table',
+  sql: `SELECT service_type,
+       sum(order_count)                                                  AS orders,
+       round(100.0 * sum(order_count) / sum(sum(order_count)) OVER (), 2) AS share_of_orders,
+       sum(total)                                                        AS revenue,
+       round(sum(total) / nullif(sum(order_count), 0), 2)                 AS avg_order_value,
+       round(100.0 * sum(tip) / nullif(sum(subtotal), 0), 2)              AS tip_percent
+FROM analytics.hourly_sales
+WHERE ${LAST_30_DAYS_BY_HOUR}
+GROUP BY service_type
+ORDER BY orders DESC`,
+  visualizationSettings: {},
+};
+
+export const serviceMixByHour: CardDefinition = {
+  name: 'Orders by service type, last 24 hours',
+  description: 'Paid orders per hour, stacked by dine-in, takeout and delivery.',
+  display: 'bar',
+  sql: `SELECT hour,
+       service_type,
+       sum(order_count) AS orders
+FROM analytics.hourly_sales
+WHERE ${LAST_24_HOURS}
+GROUP BY hour, service_type
+ORDER BY hour, service_type`,
+  visualizationSettings: chart(['hour', 'service_type'], ['orders'], { 'stackable.stack_type': 'stacked' }),
+};
