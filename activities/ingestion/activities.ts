@@ -33,6 +33,10 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     const heartbeat = setInterval(() => context.heartbeat(progress), deps.heartbeatIntervalMs ?? 200);
     const client = await deps.db.connect();
     const logger = deps.logger.child({ stream: request.stream, activity: context.info.activityType, attempt: context.info.attempt });
+    // A connection the server drops (PostgreSQL restarting) emits 'error' besides failing its query:
+    // without a listener that would take the worker down.
+    const onConnectionError = (error: Error) => logger.warn('warehouse connection lost', { error: error.message });
+    client.on('error', onConnectionError);
     let session: IngestionSession | undefined;
     let failure: Error | undefined;
     try {
@@ -57,6 +61,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     } finally {
       session?.dispose();
       clearInterval(heartbeat);
+      client.off('error', onConnectionError);
       client.release(failure);
     }
   }
