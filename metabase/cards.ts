@@ -25,7 +25,16 @@ const chart = (dimensions: readonly string[], metrics: readonly string[], extra:
   ...extra,
 });
 
-const scalar = (field: string) => ({ 'scalar.field': field });
+/** A single number: one aggregate of one view over a window, shown under the column it is named. */
+function kpi(name: string, description: string, query: { value: string; as: string; from: string; where: string }): CardDefinition {
+  return {
+    name,
+    description,
+    display: 'scalar',
+    sql: `SELECT ${query.value} AS ${query.as}\nFROM analytics.${query.from}\nWHERE ${query.where}`,
+    visualizationSettings: { 'scalar.field': query.as },
+  };
+}
 
 /** "Last 24 hours" in whole hours, so the current, still-filling hour counts as one of them. */
 const LAST_24_HOURS = `hour >= date_trunc('hour', now()) - interval '23 hours'`;
@@ -34,45 +43,33 @@ const LAST_30_DAYS_BY_HOUR = `hour >= date_trunc('day', now()) - interval '29 da
 
 // Real-time sales: the last 24 hours from analytics.hourly_sales (paid orders, by the hour they were placed).
 
-export const revenueLast24Hours: CardDefinition = {
-  name: 'Revenue, last 24 hours',
-  description: 'Sum of order totals (subtotal + tax + tip) of paid orders placed in the last 24 hours.',
-  display: 'scalar',
-  sql: `SELECT coalesce(sum(total), 0) AS revenue
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}`,
-  visualizationSettings: scalar('revenue'),
-};
+export const revenueLast24Hours = kpi('Revenue, last 24 hours', 'Sum of order totals (subtotal + tax + tip) of paid orders placed in the last 24 hours.', {
+  value: 'coalesce(sum(total), 0)',
+  as: 'revenue',
+  from: 'hourly_sales',
+  where: LAST_24_HOURS,
+});
 
-export const ordersLast24Hours: CardDefinition = {
-  name: 'Orders, last 24 hours',
-  description: 'Paid orders placed in the last 24 hours.',
-  display: 'scalar',
-  sql: `SELECT coalesce(sum(order_count), 0) AS orders
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}`,
-  visualizationSettings: scalar('orders'),
-};
+export const ordersLast24Hours = kpi('Orders, last 24 hours', 'Paid orders placed in the last 24 hours.', {
+  value: 'coalesce(sum(order_count), 0)',
+  as: 'orders',
+  from: 'hourly_sales',
+  where: LAST_24_HOURS,
+});
 
-export const averageOrderValueLast24Hours: CardDefinition = {
-  name: 'Average order value, last 24 hours',
-  description: 'Revenue divided by paid orders over the last 24 hours.',
-  display: 'scalar',
-  sql: `SELECT round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}`,
-  visualizationSettings: scalar('avg_order_value'),
-};
+export const averageOrderValueLast24Hours = kpi('Average order value, last 24 hours', 'Revenue divided by paid orders over the last 24 hours.', {
+  value: 'round(sum(total) / nullif(sum(order_count), 0), 2)',
+  as: 'avg_order_value',
+  from: 'hourly_sales',
+  where: LAST_24_HOURS,
+});
 
-export const tipsLast24Hours: CardDefinition = {
-  name: 'Tips, last 24 hours',
-  description: 'Tips on paid orders placed in the last 24 hours.',
-  display: 'scalar',
-  sql: `SELECT coalesce(sum(tip), 0) AS tips
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}`,
-  visualizationSettings: scalar('tips'),
-};
+export const tipsLast24Hours = kpi('Tips, last 24 hours', 'Tips on paid orders placed in the last 24 hours.', {
+  value: 'coalesce(sum(tip), 0)',
+  as: 'tips',
+  from: 'hourly_sales',
+  where: LAST_24_HOURS,
+});
 
 export const salesByHour: CardDefinition = {
   name: 'Sales by hour, last 24 hours',
@@ -122,46 +119,34 @@ ORDER BY stream_name`,
 
 // Performance KPIs: the last 30 days from analytics.daily_sales and analytics.satisfaction_summary.
 
-export const revenueLast30Days: CardDefinition = {
-  name: 'Revenue, last 30 days',
-  description: 'Sum of order totals of paid orders over the last 30 days, all locations.',
-  display: 'scalar',
-  sql: `SELECT coalesce(sum(total_revenue), 0) AS revenue
-FROM analytics.daily_sales
-WHERE ${LAST_30_DAYS}`,
-  visualizationSettings: scalar('revenue'),
-};
+export const revenueLast30Days = kpi('Revenue, last 30 days', 'Sum of order totals of paid orders over the last 30 days, all locations.', {
+  value: 'coalesce(sum(total_revenue), 0)',
+  as: 'revenue',
+  from: 'daily_sales',
+  where: LAST_30_DAYS,
+});
 
-export const averageOrderValueLast30Days: CardDefinition = {
-  name: 'Average order value, last 30 days',
-  description: 'Revenue divided by paid orders over the last 30 days (weighted by orders, not an average of daily averages).',
-  display: 'scalar',
-  sql: `SELECT round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value
-FROM analytics.daily_sales
-WHERE ${LAST_30_DAYS}`,
-  visualizationSettings: scalar('avg_order_value'),
-};
+export const averageOrderValueLast30Days = kpi('Average order value, last 30 days', 'Revenue divided by paid orders over the last 30 days (weighted by orders, not an average of daily averages).', {
+  value: 'round(sum(total_revenue) / nullif(sum(order_count), 0), 2)',
+  as: 'avg_order_value',
+  from: 'daily_sales',
+  where: LAST_30_DAYS,
+});
 
 // The view rounds each day's rates to 2 decimals; weighting them by feedback_count is exact to about 0.01.
-export const satisfactionLast30Days: CardDefinition = {
-  name: 'Customer satisfaction, last 30 days',
-  description: 'Share of feedback rated 4 or 5, in percent, over the last 30 days.',
-  display: 'scalar',
-  sql: `SELECT round(sum(satisfaction_rate * feedback_count) / nullif(sum(feedback_count), 0), 2) AS satisfaction_rate
-FROM analytics.satisfaction_summary
-WHERE ${LAST_30_DAYS}`,
-  visualizationSettings: scalar('satisfaction_rate'),
-};
+export const satisfactionLast30Days = kpi('Customer satisfaction, last 30 days', 'Share of feedback rated 4 or 5, in percent, over the last 30 days.', {
+  value: 'round(sum(satisfaction_rate * feedback_count) / nullif(sum(feedback_count), 0), 2)',
+  as: 'satisfaction_rate',
+  from: 'satisfaction_summary',
+  where: LAST_30_DAYS,
+});
 
-export const netPromoterScoreLast30Days: CardDefinition = {
-  name: 'Net promoter score, last 30 days',
-  description: 'Promoters (NPS 9-10) minus detractors (NPS 0-6), in percentage points, over the last 30 days.',
-  display: 'scalar',
-  sql: `SELECT round(sum((promoter_rate - detractor_rate) * feedback_count) / nullif(sum(feedback_count), 0), 1) AS net_promoter_score
-FROM analytics.satisfaction_summary
-WHERE ${LAST_30_DAYS}`,
-  visualizationSettings: scalar('net_promoter_score'),
-};
+export const netPromoterScoreLast30Days = kpi('Net promoter score, last 30 days', 'Promoters (NPS 9-10) minus detractors (NPS 0-6), in percentage points, over the last 30 days.', {
+  value: 'round(sum((promoter_rate - detractor_rate) * feedback_count) / nullif(sum(feedback_count), 0), 1)',
+  as: 'net_promoter_score',
+  from: 'satisfaction_summary',
+  where: LAST_30_DAYS,
+});
 
 export const dailyRevenue: CardDefinition = {
   name: 'Daily revenue and average order value',
