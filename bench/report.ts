@@ -1,0 +1,72 @@
+import type { Percentiles } from './latency.js';
+
+/** bench/results/latest.json: exactly these keys; null where the measurement did not run (or failed). */
+export interface LatestResults {
+  readonly ingest_throughput_eps: number | null;
+  readonly copy_floor_eps: number | null;
+  readonly ingest_vs_floor: number | null;
+  readonly naive_baseline_eps: number | null;
+  readonly latency_ms: Percentiles | null;
+  readonly recovery: { readonly seconds: number; readonly lost: number; readonly duplicated: number } | null;
+  readonly worker_rss_mb_peak: number | null;
+  readonly api_rss_mb_peak: number | null;
+  readonly scaling: { readonly empty_eps: number; readonly rows_1m_eps: number; readonly rows_10m_eps: number } | null;
+}
+
+export const TARGETS = {
+  throughputEps: 10_000,
+  throughputStretchEps: 50_000,
+  latencyP99Ms: 250,
+  latencyP99StretchMs: 100,
+  recoverySeconds: 10,
+  workerRssMb: 300,
+} as const;
+
+const n = (value: number) => Math.round(value).toLocaleString('en');
+const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
+
+function verdict(meets: boolean, stretch?: boolean): string {
+  if (!meets) return 'MISSES the target';
+  return stretch ? 'meets, stretch too' : 'meets';
+}
+
+/** The results as a readable table: what was measured, the number, the target, and how they compare. */
+export function formatTable(results: LatestResults, notes: { generatorEps?: number; latencyRateEps?: number } = {}): string {
+  const rows: Array<[string, string, string, string]> = [];
+  const r = results;
+  if (r.ingest_throughput_eps !== null) {
+    const eps = r.ingest_throughput_eps;
+    rows.push(['ingest throughput (SSE → worker → PostgreSQL)', `${n(eps)} events/s`, `≥ ${n(TARGETS.throughputEps)} (stretch ${n(TARGETS.throughputStretchEps)})`, verdict(eps >= TARGETS.throughputEps, eps >= TARGETS.throughputStretchEps)]);
+  }
+  if (r.copy_floor_eps !== null) {
+    rows.push(['COPY floor (same rows, same tables)', `${n(r.copy_floor_eps)} events/s`, '–', r.ingest_vs_floor === null ? '' : `ingest runs at ${percent(r.ingest_vs_floor)} of it`]);
+  }
+  if (r.naive_baseline_eps !== null) {
+    const times = r.ingest_throughput_eps === null ? '' : `ingest is ${(r.ingest_throughput_eps / r.naive_baseline_eps).toFixed(1)}× the old way`;
+    rows.push(['naive baseline (INSERT per event, autocommit)', `${n(r.naive_baseline_eps)} events/s`, '–', times]);
+  }
+  if (r.latency_ms !== null) {
+    const { p50, p95, p99 } = r.latency_ms;
+    rows.push([
+      `latency ts → visible at ${n(notes.latencyRateEps ?? 1000)} events/s`,
+      `p50 ${p50} · p95 ${p95} · p99 ${p99} ms`,
+      `p99 ≤ ${TARGETS.latencyP99Ms} (stretch ${TARGETS.latencyP99StretchMs})`,
+      verdict(p99 <= TARGETS.latencyP99Ms, p99 <= TARGETS.latencyP99StretchMs),
+    ]);
+  }
+  if (r.recovery !== null) {
+    const { seconds, lost, duplicated } = r.recovery;
+    rows.push(['recovery after SIGKILL of the worker', `${seconds} s, ${lost} lost, ${duplicated} doubled`, `≤ ${TARGETS.recoverySeconds} s, 0, 0`, verdict(seconds <= TARGETS.recoverySeconds && lost === 0 && duplicated === 0)]);
+  }
+  if (r.worker_rss_mb_peak !== null) rows.push(['worker peak RSS', `${n(r.worker_rss_mb_peak)} MB`, `≤ ${TARGETS.workerRssMb} MB`, verdict(r.worker_rss_mb_peak <= TARGETS.workerRssMb)]);
+  if (r.api_rss_mb_peak !== null) rows.push(['event API peak RSS', `${n(r.api_rss_mb_peak)} MB`, '–', '']);
+  if (r.scaling !== null) {
+    const { empty_eps, rows_1m_eps, rows_10m_eps } = r.scaling;
+    rows.push(['scaling: events_raw empty / 1M / 10M rows', `${n(empty_eps)} / ${n(rows_1m_eps)} / ${n(rows_10m_eps)} events/s`, '–', `10M rows: ${percent(rows_10m_eps / empty_eps)} of empty`]);
+  }
+  if (notes.generatorEps !== undefined) rows.push(['event API to one SSE client (source capacity)', `${n(notes.generatorEps)} events/s`, '–', '']);
+  if (rows.length === 0) return 'no measurement produced a result';
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length), ['measure', 'result', 'target', ''][column]!.length));
+  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  return [line(['measure', 'result', 'target', '']), line(widths.map((width) => '─'.repeat(width))), ...rows.map(line)].join('\n');
+}
