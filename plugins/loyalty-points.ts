@@ -8,8 +8,7 @@
  * `restaurant-stack migrate` (and `up`) run `warehouseSetupSql` as the migrating role, so the worker's
  * ETL role, which may not change the schema, finds the table there.
  */
-import { columns } from '../activities/warehouse/unnest-columns.js';
-import { defineProcessor } from '../activities/processors/processor.js';
+import { defineProcessor, payloadRecords } from '../activities/processors/processor.js';
 import { paymentCaptured } from '../activities/processors/restaurant-facts.js';
 
 export const warehouseSetupSql = `
@@ -30,15 +29,10 @@ export const processors = [
       await paymentCaptured.apply(sql, events);
       await sql.query(
         `INSERT INTO analytics.loyalty_points (payment_id, order_id, location_code, points, earned_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[])
+         SELECT p.payment_id, p.order_id, p.location_code, floor(p.amount), p.event_ts
+         FROM jsonb_to_recordset($1::jsonb) AS p(payment_id uuid, order_id uuid, location_code text, amount numeric, event_ts timestamptz)
          ON CONFLICT (payment_id) DO NOTHING`,
-        columns(events, {
-          payment: (e) => e.payload.payment_id,
-          order: (e) => e.payload.order_id,
-          location: (e) => e.payload.location_code,
-          points: (e) => Math.floor(e.payload.amount),
-          earnedAt: (e) => e.ts,
-        }),
+        [payloadRecords(events)],
       );
     },
   }),

@@ -49,10 +49,9 @@ export class Batch {
     this.rejections.push(rejection);
   }
 
+  /** `ts` of the batch's last event in stream order: the newest the batch brings, for lag. */
   lastEventTs(): string | null {
-    let newest: string | null = null;
-    for (const event of this.raw) if (newest === null || Date.parse(event.ts) > Date.parse(newest)) newest = event.ts;
-    return newest;
+    return this.raw.at(-1)?.ts ?? null;
   }
 
   countByType(): Record<string, number> {

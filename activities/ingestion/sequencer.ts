@@ -7,6 +7,8 @@ export type Placement =
   /** At or before the position: a duplicate (same event seen here) or a restarted source. */
   | { kind: 'behind'; seenHere: boolean };
 
+const NEXT: Placement = { kind: 'next' };
+
 /**
  * Tracks the stream position while a session reads, and remembers recent offset → event_id pairs so
  * a redelivered event can be told from a new event at a reused offset (a source that restarted).
@@ -27,9 +29,13 @@ export class StreamSequencer {
     return { ...this.current };
   }
 
+  get epoch(): number {
+    return this.current.epoch;
+  }
+
   place(offset: number, eventId: string | null): Placement {
     const expected = this.current.offset + 1;
-    if (offset === expected) return { kind: 'next' };
+    if (offset === expected) return NEXT;
     if (offset > expected) return { kind: 'gap', from: expected, to: offset - 1 };
     const seen = this.recent.get(offset);
     return { kind: 'behind', seenHere: this.recent.has(offset) && (eventId === null || seen === eventId) };
@@ -37,7 +43,8 @@ export class StreamSequencer {
 
   /** Takes the event at `offset` (which must be `position.offset + 1`, or later after a recorded loss). */
   accept(offset: number, eventId: string | null): void {
-    this.current = { offset, epoch: this.current.epoch, lastEventId: eventId };
+    this.current.offset = offset;
+    this.current.lastEventId = eventId;
     this.recent.set(offset, eventId);
     if (this.recent.size > this.recentCapacity) {
       const oldest = this.recent.keys().next().value;

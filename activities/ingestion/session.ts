@@ -2,14 +2,14 @@ import { CancelledFailure } from '@temporalio/activity';
 import type { Logger } from '../../telemetry/logger.js';
 import type { StreamPosition } from '../../workflows/messages.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
-import { fetchEventsPage, fetchSourceHead } from '../restaurant-api/events-page.js';
+import { fetchEventsPage, fetchSourceHead, type PagedEvent } from '../restaurant-api/events-page.js';
 import { SseFeed } from '../restaurant-api/sse-feed.js';
 import type { BatchWriter } from '../warehouse/batch-writer.js';
 import { Batch } from './batch.js';
 import type { SessionCounts, SessionReport, SessionRequest } from './contracts.js';
 import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
 import type { IngestionMetrics } from './metrics.js';
-import { StreamSequencer } from './sequencer.js';
+import { StreamSequencer, type Placement } from './sequencer.js';
 
 export interface SessionProgress {
   position: StreamPosition;
@@ -100,7 +100,7 @@ export class IngestionSession {
       while (!this.sessionEnds.aborted) {
         const messages = await this.feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds, IDLE_CATCH_UP_MS);
         if (messages.length === 0 && !this.sessionEnds.aborted) await this.catchUpFromPages();
-        for (const message of messages) await this.route(decodeText(message.data, message.offset, this.sequencer.position.epoch, this.deps.processors));
+        await this.routeEach(messages, (message, epoch) => decodeText(message.data, message.offset, epoch, this.deps.processors));
         await this.flush();
       }
     } finally {
@@ -117,10 +117,8 @@ export class IngestionSession {
   private async catchUpFromPages(): Promise<void> {
     for (;;) {
       const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
-      for (const { value, offset } of page.events) {
-        await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
-        this.counts.gapsFilled += 1;
-      }
+      await this.routeEach(page.events, this.decodePaged);
+      this.counts.gapsFilled += page.events.length;
       await this.flush();
       if (page.events.length < this.request.pageSize) return;
     }
@@ -132,7 +130,7 @@ export class IngestionSession {
     let caughtUp = false;
     while (!this.sessionEnds.aborted && !caughtUp) {
       const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
-      for (const { value, offset } of page.events) await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
+      await this.routeEach(page.events, this.decodePaged);
       await this.flush();
       caughtUp = page.events.length < this.request.pageSize;
     }
@@ -155,7 +153,21 @@ export class IngestionSession {
     };
   }
 
-  private async route(message: DecodedMessage): Promise<void> {
+  private readonly decodePaged = (event: PagedEvent, epoch: number) => decodeValue(event.value, event.offset, epoch, this.deps.processors);
+
+  /** Routes messages one by one, decoding each in the epoch current when its turn comes. */
+  private async routeEach<T>(items: readonly T[], decode: (item: T, epoch: number) => DecodedMessage): Promise<void> {
+    for (const item of items) {
+      const pending = this.route(decode(item, this.sequencer.epoch));
+      if (pending) await pending;
+    }
+  }
+
+  /**
+   * Puts one message in its place. The common case (the next offset, room in the batch) completes
+   * synchronously: a promise per event would cost more than the event's own work.
+   */
+  private route(message: DecodedMessage): Promise<void> | undefined {
     const { offset, eventId } = message;
     if (offset === null) {
       // Nothing says where it belongs: record it, and let the offsets around it speak for the stream.
@@ -164,26 +176,29 @@ export class IngestionSession {
     }
     if (offset > (this.sourceHeadOffset ?? 0)) this.sourceHeadOffset = offset;
     const placement = this.sequencer.place(offset, eventId);
+    if (placement.kind !== 'next') return this.routeOutOfOrder(message, placement);
+    this.sequencer.accept(offset, eventId);
+    if (message.kind === 'event') this.batch.addEvent(message.event, message.problem);
+    else this.reject(message);
+    return this.flushIfFull();
+  }
+
+  private async routeOutOfOrder(message: DecodedMessage, placement: Exclude<Placement, { kind: 'next' }>): Promise<void> {
+    const { offset, eventId } = message;
     if (placement.kind === 'gap') {
       await this.fillGap(placement.from, placement.to);
       return this.route(message);
     }
-    if (placement.kind === 'behind') {
-      if (placement.seenHere || eventId === null || this.batch.has(eventId) || (await this.deps.writer.eventExists(eventId))) {
-        this.counts.duplicatesSkipped += 1;
-        return;
-      }
-      await this.recordSourceRestart(`offset ${offset} arrived after ${this.sequencer.position.offset} with an unseen event_id ${eventId}`);
-      return this.route(message);
+    if (placement.seenHere || eventId === null || this.batch.has(eventId) || (await this.deps.writer.eventExists(eventId))) {
+      this.counts.duplicatesSkipped += 1;
+      return;
     }
-    this.sequencer.accept(offset, eventId);
-    if (message.kind === 'event') this.batch.addEvent(message.event, message.problem);
-    else this.reject(message);
-    await this.flushIfFull();
+    await this.recordSourceRestart(`offset ${offset} arrived after ${this.sequencer.position.offset} with an unseen event_id ${eventId}`);
+    return this.route(message);
   }
 
   private reject(message: Extract<DecodedMessage, { kind: 'unreadable' }>): void {
-    this.batch.reject({ epoch: this.sequencer.position.epoch, offset: message.offset, eventId: message.eventId, raw: message.raw, reason: message.reason });
+    this.batch.reject({ epoch: this.sequencer.epoch, offset: message.offset, eventId: message.eventId, raw: message.raw, reason: message.reason });
   }
 
   /**
@@ -198,10 +213,8 @@ export class IngestionSession {
       const inRange = page.events.filter((event) => event.offset > since && event.offset <= to);
       const firstAvailable = inRange[0]?.offset ?? to + 1;
       if (firstAvailable > since + 1) this.recordLoss(since + 1, firstAvailable - 1);
-      for (const { value, offset } of inRange) {
-        await this.route(decodeValue(value, offset, this.sequencer.position.epoch, this.deps.processors));
-        this.counts.gapsFilled += 1;
-      }
+      await this.routeEach(inRange, this.decodePaged);
+      this.counts.gapsFilled += inRange.length;
       since = Math.max(this.sequencer.position.offset, firstAvailable - 1);
     }
   }
@@ -241,8 +254,8 @@ export class IngestionSession {
     await this.flush();
   }
 
-  private async flushIfFull(): Promise<void> {
-    if (this.batch.size >= this.request.maxBatchEvents) await this.flush();
+  private flushIfFull(): Promise<void> | undefined {
+    return this.batch.size >= this.request.maxBatchEvents ? this.flush() : undefined;
   }
 
   private async flush(): Promise<void> {

@@ -30,6 +30,15 @@ export interface EventProcessor<Payload = unknown> {
   apply(sql: SqlClient, events: readonly AcceptedEvent<Payload>[]): Promise<void>;
 }
 
+/**
+ * A batch as one JSON parameter for `jsonb_to_recordset($1::jsonb) AS p(<payload field> <type>, …)`:
+ * each record is the event's payload plus `event_ts`, the event's `ts`. Columns not named in the
+ * recordset's definition are ignored, so a processor declares just the fields it writes.
+ */
+export function payloadRecords(events: readonly AcceptedEvent[]): string {
+  return JSON.stringify(events.map((event) => ({ ...(event.payload as object), event_ts: event.ts })));
+}
+
 /** Keeps the payload type flowing from the schema into `apply` and `orderIdOf`. */
 export function defineProcessor<Payload>(processor: EventProcessor<Payload>): EventProcessor<Payload> {
   return processor;

@@ -1,10 +1,10 @@
 /**
  * The built-in processors: the four restaurant event types into the analytics facts. This file is the
- * ingestion hot path: every statement is set-based (arrays + unnest) and idempotent on natural keys.
+ * ingestion hot path: every statement is set-based (one JSON recordset per batch) and idempotent on
+ * natural keys.
  */
 import { feedbackSubmittedPayload, orderCreatedPayload, orderItemAddedPayload, paymentCapturedPayload } from '../../events/index.js';
-import { columns } from '../warehouse/unnest-columns.js';
-import { defineProcessor } from './processor.js';
+import { defineProcessor, payloadRecords } from './processor.js';
 
 export const orderCreated = defineProcessor({
   eventType: 'order_created',
@@ -12,15 +12,10 @@ export const orderCreated = defineProcessor({
   async apply(sql, events) {
     await sql.query(
       `INSERT INTO analytics.orders (order_id, visit_id, service_type, order_ts, location_code)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[])
+       SELECT p.order_id, p.visit_id, p.service_type, p.order_ts, p.location_code
+       FROM jsonb_to_recordset($1::jsonb) AS p(order_id uuid, visit_id uuid, service_type text, order_ts timestamptz, location_code text)
        ON CONFLICT (order_id) DO NOTHING`,
-      columns(events, {
-        order: (e) => e.payload.order_id,
-        visit: (e) => e.payload.visit_id,
-        service: (e) => e.payload.service_type,
-        orderTs: (e) => e.payload.order_ts,
-        location: (e) => e.payload.location_code,
-      }),
+      [payloadRecords(events)],
     );
   },
 });
@@ -32,19 +27,11 @@ export const orderItemAdded = defineProcessor({
   async apply(sql, events) {
     await sql.query(
       `INSERT INTO analytics.order_items (order_item_id, order_id, menu_item_id, category, item_name, unit_price, qty, extended_price, created_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::numeric[], $7::int[], $8::numeric[], $9::timestamptz[])
+       SELECT p.order_item_id, p.order_id, p.menu_item_id, p.category, p.item_name, p.unit_price, p.qty, p.extended_price, p.event_ts
+       FROM jsonb_to_recordset($1::jsonb) AS p(order_item_id uuid, order_id uuid, menu_item_id uuid, category text, item_name text,
+                                              unit_price numeric, qty int, extended_price numeric, event_ts timestamptz)
        ON CONFLICT (order_item_id) DO NOTHING`,
-      columns(events, {
-        item: (e) => e.payload.order_item_id,
-        order: (e) => e.payload.order_id,
-        menuItem: (e) => e.payload.menu_item_id,
-        category: (e) => e.payload.category,
-        name: (e) => e.payload.item_name,
-        unitPrice: (e) => e.payload.unit_price,
-        qty: (e) => e.payload.qty,
-        extendedPrice: (e) => e.payload.extended_price,
-        addedAt: (e) => e.ts,
-      }),
+      [payloadRecords(events)],
     );
   },
 });
@@ -55,32 +42,22 @@ export const paymentCaptured = defineProcessor({
   payloadSchema: paymentCapturedPayload,
   orderIdOf: (payload) => payload.order_id,
   async apply(sql, events) {
-    const [payment, order, method, provider, amount, authCode, processedAt, subtotal, tax, tip, total] = columns(events, {
-      payment: (e) => e.payload.payment_id,
-      order: (e) => e.payload.order_id,
-      method: (e) => e.payload.method,
-      provider: (e) => e.payload.provider,
-      amount: (e) => e.payload.amount,
-      authCode: (e) => e.payload.auth_code,
-      processedAt: (e) => e.ts,
-      subtotal: (e) => e.payload.subtotal,
-      tax: (e) => e.payload.tax,
-      tip: (e) => e.payload.tip,
-      total: (e) => e.payload.total,
-    });
     await sql.query(
-      `INSERT INTO analytics.payments (payment_id, order_id, method, provider, amount, auth_code, processed_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::timestamptz[])
-       ON CONFLICT (payment_id) DO NOTHING`,
-      [payment, order, method, provider, amount, authCode, processedAt],
-    );
-    await sql.query(
-      `UPDATE analytics.orders AS o
+      `WITH p AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS p(payment_id uuid, order_id uuid, method text, provider text, amount numeric,
+                                                          auth_code text, subtotal numeric, tax numeric, tip numeric, total numeric, event_ts timestamptz)
+       ),
+       paid AS (
+         INSERT INTO analytics.payments (payment_id, order_id, method, provider, amount, auth_code, processed_at)
+         SELECT payment_id, order_id, method, provider, amount, auth_code, event_ts FROM p
+         ON CONFLICT (payment_id) DO NOTHING
+       )
+       UPDATE analytics.orders AS o
        SET subtotal = p.subtotal, tax = p.tax, tip = p.tip, total = p.total, updated_at = now()
-       FROM unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[]) AS p(order_id, subtotal, tax, tip, total)
+       FROM p
        WHERE o.order_id = p.order_id
          AND (o.subtotal, o.tax, o.tip, o.total) IS DISTINCT FROM (p.subtotal, p.tax, p.tip, p.total)`,
-      [order, subtotal, tax, tip, total],
+      [payloadRecords(events)],
     );
   },
 });
@@ -92,17 +69,10 @@ export const feedbackSubmitted = defineProcessor({
   async apply(sql, events) {
     await sql.query(
       `INSERT INTO analytics.feedback (feedback_id, order_id, customer_id, rating, nps, comment, created_ts)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::text[], $7::timestamptz[])
+       SELECT p.feedback_id, p.order_id, p.customer_id, p.rating, p.nps, p.comment, p.created_ts
+       FROM jsonb_to_recordset($1::jsonb) AS p(feedback_id uuid, order_id uuid, customer_id uuid, rating int, nps int, comment text, created_ts timestamptz)
        ON CONFLICT (feedback_id) DO NOTHING`,
-      columns(events, {
-        feedback: (e) => e.payload.feedback_id,
-        order: (e) => e.payload.order_id,
-        customer: (e) => e.payload.customer_id,
-        rating: (e) => e.payload.rating,
-        nps: (e) => e.payload.nps,
-        comment: (e) => e.payload.comment,
-        createdTs: (e) => e.payload.created_ts,
-      }),
+      [payloadRecords(events)],
     );
   },
 });
