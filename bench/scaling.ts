@@ -44,7 +44,7 @@ export async function measureScaling(env: BenchEnvironment, options: ScalingOpti
       const stream = `bench_scaling_${level.label}`;
       const pipeline = await Pipeline.start(env, { warehouse, stream, api: { seed: stream, rate: 'max' } });
       try {
-        const { rate } = await sustainedRate(env, pipeline, options);
+        const { rate } = await sustainedRate(env, pipeline, warehouse.pool, options);
         levels.push({ label: level.label, rowsBefore: Number(rows[0]?.n ?? 0), prefillSeconds, ...rate });
         options.log(`scaling: ${level.label}: ${rate.eps.toLocaleString('en')} events/s`);
       } finally {

@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
 import { startCpuShare } from './cpu-share.js';
 import type { BenchEnvironment } from './environment.js';
 import type { Pipeline } from './pipeline.js';
 import { processFamily } from './proc-stats.js';
+import { startServerCost, type ServerCost } from './server-counters.js';
 
 export interface SustainedRate {
   /** Events committed per second over the window. */
@@ -11,6 +13,7 @@ export interface SustainedRate {
   readonly seconds: number;
   /** Cores each component kept busy during the window. */
   readonly cpuCores: Record<string, number>;
+  readonly server: ServerCost;
 }
 
 /** The window in performance.now() milliseconds. */
@@ -26,10 +29,12 @@ export interface RateWindow {
 export async function sustainedRate(
   env: BenchEnvironment,
   pipeline: Pipeline,
+  pool: pg.Pool,
   window: { warmUpSeconds: number; seconds: number },
 ): Promise<{ rate: SustainedRate; window: RateWindow }> {
   await pipeline.waitForOffset(1, 120_000);
   await sleep(window.warmUpSeconds * 1000);
+  const serverCost = await startServerCost(pool);
   const first = await pipeline.committed();
   const cpu = startCpuShare({
     worker: () => [pipeline.worker.pid],
@@ -43,8 +48,9 @@ export async function sustainedRate(
   const cpuCores = cpu.stop();
   const seconds = (last.at - first.at) / 1000;
   const events = last.events - first.events;
+  const server = await serverCost.stop(events);
   return {
-    rate: { eps: Math.round(events / seconds), events, seconds: Number(seconds.toFixed(1)), cpuCores },
+    rate: { eps: Math.round(events / seconds), events, seconds: Number(seconds.toFixed(1)), cpuCores, server },
     window: { startedAt: first.at, endedAt: last.at },
   };
 }

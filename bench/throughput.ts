@@ -38,7 +38,7 @@ export async function measureThroughput(env: BenchEnvironment, options: Throughp
     let statements: StatementCost[] = [];
     try {
       if (options.profile) await resetStatementStats(warehouse.pool);
-      measured = await sustainedRate(env, pipeline, options);
+      measured = await sustainedRate(env, pipeline, warehouse.pool, options);
       if (options.profile) statements = await topStatements(warehouse.pool);
     } finally {
       await pipeline.stop();
