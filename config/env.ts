@@ -75,6 +75,11 @@ export const environmentSchema = z.object({
   /** The worker's Prometheus endpoint (SDK runtime metrics and ingestion figures); 0 turns it off. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+
+  /** `restaurant-stack metabase`: the instance to provision and its admin. */
+  MB_URL: optionalUrl.transform((url) => url ?? 'http://localhost:3000'),
+  MB_ADMIN_EMAIL: optionalText.pipe(z.email().optional()),
+  MB_ADMIN_PASSWORD: optionalText,
 });
 
 export type StackConfig = z.infer<typeof environmentSchema>;

@@ -1,14 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { z } from 'zod';
 import { loadEventPlugin } from '../activities/processors/registry.js';
 import type { StackConfig } from '../config/env.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString, type RolePasswords } from '../warehouse/roles.js';
 import type { LineSink } from './child-process.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { rolePasswords } from './role-passwords.js';
 
 export interface Warehouse {
   /** Connection string of the warehouse database as the migrating (admin) role. */
@@ -17,31 +15,6 @@ export interface Warehouse {
   /** Connection string the worker uses: the least-privileged ETL role when it has a password. */
   readonly etlUrl: string;
   readonly embedded?: EmbeddedPostgres;
-}
-
-const rolePasswordsSchema = z.object({ restaurantUser: z.string(), etl: z.string(), analyticsReader: z.string() });
-
-/**
- * The embedded cluster's application roles get generated passwords, kept beside the cluster so that
- * every later run (and the worker) uses the same ones. Passwords given in the environment win.
- */
-function embeddedRolePasswords(dataDir: string): RolePasswords {
-  const file = path.join(dataDir, 'role-passwords.json');
-  if (existsSync(file)) return rolePasswordsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  const generate = () => randomBytes(18).toString('base64url');
-  const passwords = { restaurantUser: generate(), etl: generate(), analyticsReader: generate() };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(passwords, null, 2)}\n`, { mode: 0o600 });
-  return passwords;
-}
-
-function rolePasswords(config: StackConfig, embedded: boolean): RolePasswords {
-  const generated = embedded ? embeddedRolePasswords(config.DATA_DIR) : {};
-  return {
-    restaurantUser: config.RESTAURANT_DB_PASSWORD ?? generated.restaurantUser,
-    etl: config.ETL_DB_PASSWORD ?? generated.etl,
-    analyticsReader: config.ANALYTICS_READER_PASSWORD ?? generated.analyticsReader,
-  };
 }
 
 /** PostgreSQL from DATABASE_URL, or the embedded one started; the warehouse database created if it may be. */

@@ -100,7 +100,7 @@ export class SseFeed {
   }
 
   private get maxQueued(): number {
-    return this.options.maxQueued ?? 50_000;
+    return this.options.maxQueued ?? 10_000;
   }
 
   private waitFor(ready: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<void> {

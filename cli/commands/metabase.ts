@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError, loadConfig, type StackConfig } from '../../config/env.js';
+import { storedRolePasswords } from '../../stack/role-passwords.js';
 import { readRuntimeState } from '../../stack/runtime-state.js';
 import { databaseOf, databaseUrl } from '../../warehouse/connect.js';
 import { parseOption } from '../options.js';
@@ -17,7 +16,6 @@ interface MetabaseFlags {
   readerPassword?: string;
 }
 
-const DEFAULT_METABASE_URL = 'http://localhost:3000';
 const POSTGRES_PORT = 5432;
 
 const HELP_AFTER = `
@@ -42,9 +40,6 @@ const flagSchemas = {
   port: z.coerce.number().int().min(1).max(65535),
 };
 
-/** An environment variable, or undefined when it is unset or empty. */
-const fromEnvironment = (name: string) => process.env[name]?.trim() || undefined;
-
 function required(flag: string, variable: string, value: string | undefined): string {
   if (value === undefined) throw new ConfigError(`${flag} (or ${variable}) is required`);
   return value;
@@ -59,19 +54,11 @@ function stackWarehouse(config: StackConfig): { host: string; port: number; data
   return { host: parsed.hostname, port: Number(parsed.port || POSTGRES_PORT), database: databaseOf(url) };
 }
 
-/** The stack with an embedded PostgreSQL keeps the generated role passwords in DATA_DIR (see stack/warehouse.ts). */
-function embeddedReaderPassword(config: StackConfig): string | undefined {
-  const file = path.join(config.DATA_DIR, 'role-passwords.json');
-  if (config.DATABASE_URL || !existsSync(file)) return undefined;
-  const parsed = z.object({ analyticsReader: z.string().min(1) }).safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  return parsed.success ? parsed.data.analyticsReader : undefined;
-}
-
 /** `restaurant-stack metabase`: provisions a Metabase instance with the warehouse connection and the restaurant dashboards. */
 export function metabaseCommand(): Command {
   return new Command('metabase')
     .description('Provision Metabase (idempotent): the warehouse connection as analytics_reader and the Real-time Sales, Performance KPIs and Operational Insights dashboards.')
-    .option('--url <url>', `Metabase's address (default: MB_URL, else ${DEFAULT_METABASE_URL})`)
+    .option('--url <url>', "Metabase's address (default: MB_URL, else http://localhost:3000)")
     .option('--admin-email <email>', 'the admin to sign in as, or to create on a new instance (default: MB_ADMIN_EMAIL)')
     .option('--admin-password <password>', 'their password (default: MB_ADMIN_PASSWORD)')
     .option('--database-host <host>', "the warehouse host as Metabase reaches it (default: DATABASE_URL's or the running stack's host)")
@@ -81,9 +68,9 @@ export function metabaseCommand(): Command {
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: MetabaseFlags) => {
       const config = loadConfig();
-      const url = parseOption('--url', flagSchemas.url, flags.url ?? fromEnvironment('MB_URL') ?? DEFAULT_METABASE_URL);
-      const email = parseOption('--admin-email', flagSchemas.adminEmail, required('--admin-email', 'MB_ADMIN_EMAIL', flags.adminEmail ?? fromEnvironment('MB_ADMIN_EMAIL')));
-      const password = parseOption('--admin-password', nonEmpty, required('--admin-password', 'MB_ADMIN_PASSWORD', flags.adminPassword ?? fromEnvironment('MB_ADMIN_PASSWORD')));
+      const url = parseOption('--url', flagSchemas.url, flags.url ?? config.MB_URL);
+      const email = parseOption('--admin-email', flagSchemas.adminEmail, required('--admin-email', 'MB_ADMIN_EMAIL', flags.adminEmail ?? config.MB_ADMIN_EMAIL));
+      const password = parseOption('--admin-password', nonEmpty, required('--admin-password', 'MB_ADMIN_PASSWORD', flags.adminPassword ?? config.MB_ADMIN_PASSWORD));
       const stack = stackWarehouse(config);
       const warehouse = {
         host: parseOption('--database-host', nonEmpty, flags.databaseHost ?? stack.host),
@@ -92,7 +79,7 @@ export function metabaseCommand(): Command {
         readerPassword: parseOption(
           '--reader-password',
           nonEmpty,
-          required('--reader-password', 'ANALYTICS_READER_PASSWORD', flags.readerPassword ?? config.ANALYTICS_READER_PASSWORD ?? embeddedReaderPassword(config)),
+          required('--reader-password', 'ANALYTICS_READER_PASSWORD', flags.readerPassword ?? config.ANALYTICS_READER_PASSWORD ?? (config.DATABASE_URL ? undefined : storedRolePasswords(config.DATA_DIR)?.analyticsReader)),
         ),
       };
 
