@@ -25,6 +25,24 @@ export interface LatencyResult {
   readonly deliveredEps: number;
   /** Mean time between two polls of the checkpoint (the width of the bound). */
   readonly pollIntervalMs: number;
+  /** Spells of more than STALL_MS in which nothing committed, with when they began (seconds into the window). */
+  readonly stalls: Array<{ readonly atSeconds: number; readonly ms: number }>;
+}
+
+/** At 1,000 events/s a batch commits every few tens of milliseconds; a longer silence is a stall. */
+const STALL_MS = 150;
+
+function stallsOf(polls: ReadonlyArray<{ offset: number; seen: number }>): LatencyResult['stalls'] {
+  const stalls: Array<{ atSeconds: number; ms: number }> = [];
+  const start = polls[0]?.seen ?? 0;
+  let movedAt = start;
+  for (let i = 1; i < polls.length; i++) {
+    const poll = polls[i]!;
+    if (poll.offset === polls[i - 1]!.offset) continue;
+    if (poll.seen - movedAt > STALL_MS) stalls.push({ atSeconds: Number(((movedAt - start) / 1000).toFixed(1)), ms: Math.round(poll.seen - movedAt) });
+    movedAt = poll.seen;
+  }
+  return stalls;
 }
 
 const POLL_EVERY_MS = 5;
@@ -86,6 +104,7 @@ export async function measureLatency(env: BenchEnvironment, options: LatencyOpti
       events: rows.length,
       deliveredEps: Math.round(rows.length / windowSeconds),
       pollIntervalMs: Number(((last.seen - first.seen) / polls.length).toFixed(1)),
+      stalls: stallsOf(polls),
     };
   } finally {
     await warehouse.drop();

@@ -56,3 +56,10 @@ export function cpuByPid(pids: readonly number[]): Map<number, number> {
   }
   return used;
 }
+
+/** Microseconds some task has waited for a CPU and for I/O since boot (Linux pressure stall information). */
+export function pressureStallMicros(): { cpu: number; io: number } | undefined {
+  const some = (resource: string) => Number(/^some .*total=(\d+)$/m.exec(read(`/proc/pressure/${resource}`) ?? '')?.[1] ?? Number.NaN);
+  const stalls = { cpu: some('cpu'), io: some('io') };
+  return Number.isNaN(stalls.cpu) || Number.isNaN(stalls.io) ? undefined : stalls;
+}

@@ -10,6 +10,7 @@ import { measureLatency, type LatencyResult } from './latency.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { measureNaiveBaseline, type NaiveBaselineResult } from './naive-baseline.js';
 import { phaseDurations, selectedMeasurements, type BenchFlags, type Measurement, type PhaseDurations } from './options.js';
+import { pressureStallMicros } from './proc-stats.js';
 import { PROFILE_POSTGRES_SETTINGS } from './profile.js';
 import { measureRecovery, type RecoveryResult } from './recovery.js';
 import { formatTable, type LatestResults } from './report.js';
@@ -42,6 +43,9 @@ interface PhaseRecord {
   /** 1, 5 and 15 minute load averages when the phase began and ended (the machine is shared). */
   readonly loadBefore: number[];
   readonly loadAfter: number[];
+  /** Share of the phase in which some task waited for a CPU, or for I/O: how much others disturbed it. */
+  readonly cpuPressurePercent?: number;
+  readonly ioPressurePercent?: number;
   readonly workerRssMbPeak?: number;
   readonly apiRssMbPeak?: number;
   readonly error?: string;
@@ -144,6 +148,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
       log(`── ${name}`);
       const mark = env.processes.mark();
       const loadBefore = os.loadavg().map((load) => round(load));
+      const stallsBefore = pressureStallMicros();
       const phaseStartedAt = performance.now();
       let error: string | undefined;
       try {
@@ -153,10 +158,16 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         failed.push(name);
         log(`${name} failed: ${error}`);
       }
+      const elapsedMicros = (performance.now() - phaseStartedAt) * 1000;
+      const stallsAfter = pressureStallMicros();
+      const pressure = (resource: 'cpu' | 'io') =>
+        stallsBefore && stallsAfter ? round(((stallsAfter[resource] - stallsBefore[resource]) / elapsedMicros) * 100, 1) : undefined;
       phases[name] = {
-        seconds: round((performance.now() - phaseStartedAt) / 1000, 1),
+        seconds: round(elapsedMicros / 1e6, 1),
         loadBefore,
         loadAfter: os.loadavg().map((load) => round(load)),
+        cpuPressurePercent: pressure('cpu'),
+        ioPressurePercent: pressure('io'),
         workerRssMbPeak: env.processes.peakRssMb('worker', mark),
         apiRssMbPeak: env.processes.peakRssMb('api', mark),
         error,
