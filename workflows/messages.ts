@@ -46,6 +46,18 @@ export interface IngestionTotals {
   sessions: number;
 }
 
+export const emptyTotals = (): IngestionTotals => ({
+  events: 0,
+  byType: {},
+  rejected: 0,
+  duplicatesSkipped: 0,
+  gapsFilled: 0,
+  eventsLostAtSource: 0,
+  sourceRestarts: 0,
+  batches: 0,
+  sessions: 0,
+});
+
 export interface StreamPosition {
   /** Last source offset whose batch has committed (0 = nothing yet). */
   offset: number;

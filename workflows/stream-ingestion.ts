@@ -21,6 +21,7 @@ import type { createIngestionActivities } from '../activities/ingestion/activiti
 import type { SessionReport, SessionRequest } from '../activities/ingestion/contracts.js';
 import {
   MESSAGE_DESCRIPTIONS,
+  emptyTotals,
   pauseSignal,
   resumeSignal,
   rewindUpdate,
@@ -45,17 +46,6 @@ export const DEFAULT_TUNING: IngestionTuning = {
   pageSize: 5_000,
 };
 
-const emptyTotals = (): IngestionTotals => ({
-  events: 0,
-  byType: {},
-  rejected: 0,
-  duplicatesSkipped: 0,
-  gapsFilled: 0,
-  eventsLostAtSource: 0,
-  sourceRestarts: 0,
-  batches: 0,
-  sessions: 0,
-});
 
 const checkpoints = proxyActivities<IngestionActivities>({
   startToCloseTimeout: '30 seconds',

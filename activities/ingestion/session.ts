@@ -1,6 +1,6 @@
 import { CancelledFailure } from '@temporalio/activity';
 import type { Logger } from '../../telemetry/logger.js';
-import type { StreamPosition } from '../../workflows/messages.js';
+import { emptyTotals, type StreamPosition } from '../../workflows/messages.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import { fetchEventsPage, fetchSourceHead, type PagedEvent } from '../restaurant-api/events-page.js';
 import { SseFeed } from '../restaurant-api/sse-feed.js';
@@ -32,16 +32,10 @@ export interface SessionDependencies {
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
 const IDLE_CATCH_UP_MS = 1_000;
 
-export const emptyCounts = (): SessionCounts => ({
-  events: 0,
-  byType: {},
-  rejected: 0,
-  duplicatesSkipped: 0,
-  gapsFilled: 0,
-  eventsLostAtSource: 0,
-  sourceRestarts: 0,
-  batches: 0,
-});
+function emptyCounts(): SessionCounts {
+  const { sessions: _sessions, ...counts } = emptyTotals();
+  return counts;
+}
 
 /**
  * One consume or poll session: reads the source from the committed position, puts every message in
