@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 import { spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
+import { stopLeftover } from './orphans.js';
 import { findFreePort } from './ports.js';
 import { waitUntil } from './wait.js';
 
@@ -119,6 +120,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   }
 
+  // SIGINT: PostgreSQL's fast shutdown.
+  await stopLeftover(path.join(clusterDir, 'postmaster.pid'), binaries.postgres, 'SIGINT', sink);
   const port = await findFreePort(options.preferredPort);
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: clusterDir, ...options.settings };
   const args = ['-D', clusterDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];

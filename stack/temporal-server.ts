@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
+import { stopLeftover } from './orphans.js';
 import { waitUntil } from './wait.js';
 
 /** The newest CLI tag whose go.mod has no `replace` directive, so `go install …@version` accepts it. */
@@ -119,7 +120,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     ...(dbFile ? ['--db-filename', dbFile] : []),
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
   ];
+  const pidFile = dbFile ? `${dbFile}.pid` : undefined;
+  if (pidFile) await stopLeftover(pidFile, cli, 'SIGTERM', sink);
   const child = spawnSupervised('temporal', cli, args, { sink });
+  if (pidFile && child.process.pid) writeFileSync(pidFile, `${child.process.pid}\n`);
   const address = `127.0.0.1:${port}`;
   await waitUntil(`the Temporal dev server answers on ${address}`, 60_000, async () => {
     if (child.process.exitCode !== null) throw new Error(`temporal server exited with code ${child.process.exitCode}`);

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { loadConfig } from '../../config/env.js';
 import { eventApiOptionsSchema, startEventApi } from '../../generator-api/index.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { onStopRequest } from '../lifecycle.js';
 import { parseOption } from '../options.js';
 
 type OptionName = keyof typeof eventApiOptionsSchema.shape;
@@ -63,15 +64,7 @@ export function apiCommand(): Command {
         parseOption(flagOf(name), eventApiOptionsSchema.shape[name as OptionName] as z.ZodType, value);
       }
       const api = await startEventApi(eventApiOptionsSchema.parse(given), createLogger('api', config.LOG_LEVEL));
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await new Promise<string>((resolve) => onStopRequest(resolve));
       await api.close();
     });
 }

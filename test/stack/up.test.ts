@@ -95,4 +95,44 @@ describe('restaurant-stack up', () => {
     expect(output).toContain('nothing left running');
     for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
   });
+
+  it('a later start recovers from an \`up\` that was killed outright', async () => {
+    const ports = {
+      API_PORT: await findFreePort(18100),
+      TEMPORAL_PORT: await findFreePort(17300),
+      TEMPORAL_UI_PORT: await findFreePort(18300),
+      EMBEDDED_POSTGRES_PORT: await findFreePort(15500),
+      METRICS_PORT: await findFreePort(19500),
+    };
+    const env = { ...process.env, DATA_DIR: dataDir, TEMPORAL_CLI: inject('temporalCli'), DATABASE_URL: '', TEMPORAL_ADDRESS: '', RESTAURANT_API_URL: '', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+    const start = () => {
+      const child = spawn(process.execPath, [cli, 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const up = waitUntil('the stack says it is up', 150_000, async () => {
+        if (child.exitCode !== null) throw new Error(`up exited early (${child.exitCode}):\n${output}`);
+        return output.includes('the stack is up');
+      });
+      return { child, exited, up };
+    };
+
+    const first = start();
+    await first.up;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Our own components notice their supervisor is gone (their stdin closes) and stop.
+    await waitUntil('the event API of the killed stack stops', 30_000, async () => isPortFree(ports.API_PORT));
+
+    const second = start();
+    try {
+      await second.up;
+    } finally {
+      second.child.kill('SIGINT');
+    }
+    expect(await second.exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
+  });
 });
+
