@@ -111,8 +111,6 @@ export interface ApiSpec {
   readonly paused?: boolean;
   readonly rate: Rate;
   readonly maxEvents?: number;
-  /** Events kept for replay; the default keeps every event of a bounded run. */
-  readonly retention?: number;
   readonly clock?: 'wall' | 'simulated';
   readonly simulatedStart?: string;
 }
@@ -147,7 +145,8 @@ export class BenchProcesses {
       seed: spec.seed,
       rate: spec.rate,
       maxEvents: spec.maxEvents,
-      retention: spec.retention ?? Math.max(100_000, spec.maxEvents ?? 0),
+      // The API's default retention, or every event of a longer bounded run (its ground truth).
+      retention: Math.max(100_000, spec.maxEvents ?? 0),
       clock: spec.clock,
       simulatedStart: spec.simulatedStart,
       paused: spec.paused,
