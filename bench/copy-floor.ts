@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { generateEvents } from '../generator-api/index.js';
 import { copyFrom, encodeCopyText } from './copy-in.js';
 import type { BenchEnvironment } from './environment.js';
@@ -47,8 +46,7 @@ export async function measureCopyFloor(env: BenchEnvironment, options: CopyFloor
   const events = parseEnvelopes(generateEvents({ seed: options.seed, rate: 'max' }, options.events));
   const tables = tablesOf(events).map(({ target, rows }) => ({ target, chunks: encodeCopyText(rows) }));
   const warehouse = await env.createWarehouse('copy_floor');
-  const client = new pg.Client({ connectionString: warehouse.adminUrl });
-  await client.connect();
+  const client = await warehouse.connect();
   try {
     const startedAt = performance.now();
     await client.query('BEGIN');

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../stack/embedded-postgres.js';
+import { stopLeftover } from '../stack/orphans.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server.js';
-import { databaseUrl } from '../warehouse/connect.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString } from '../warehouse/roles.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
@@ -30,8 +30,12 @@ export interface BenchWarehouse {
   /** What the worker connects with: the ETL role, as `up` does, when this run owns the server. */
   readonly workerUrl: string;
   readonly pool: pg.Pool;
+  /** A session of its own, for a measurement that needs one connection throughout; end() it. */
+  connect(): Promise<pg.Client>;
   drop(): Promise<void>;
 }
+
+const TEMPORAL_PID_FILE = 'temporal.pid';
 
 export interface BenchTemporal {
   readonly address: string;
@@ -41,12 +45,13 @@ export interface BenchTemporal {
 /**
  * Everything a run provisions for itself, so it measures the same on a fresh machine: an embedded
  * PostgreSQL with its default, durable settings (fsync on), a Temporal dev server as `up` runs it,
- * one migrated database per measurement, and the API and worker processes. Logs stay in the run folder
- * until the next run; the cluster is removed when the run ends.
+ * one migrated database per measurement, and the API and worker processes. When the run ends all but
+ * its logs is removed; the logs stay in the run folder until the next run.
  */
 export class BenchEnvironment {
   private temporalStarted: Promise<BenchTemporal> | undefined;
   private devServer: TemporalDevServer | undefined;
+  private closing: Promise<void> | undefined;
   private readonly etlPassword = randomBytes(18).toString('base64url');
 
   private constructor(
@@ -60,7 +65,7 @@ export class BenchEnvironment {
   static async open(options: BenchEnvironmentOptions): Promise<BenchEnvironment> {
     const config = loadConfig();
     const runsDir = path.join(config.DATA_DIR, 'bench-runs');
-    removeFoldersOfFinishedRuns(runsDir);
+    await removeFinishedRuns(runsDir, options.log);
     const runDir = path.join(runsDir, String(process.pid));
     mkdirSync(runDir, { recursive: true });
     let embedded: EmbeddedPostgres | undefined;
@@ -102,6 +107,13 @@ export class BenchEnvironment {
       adminUrl,
       workerUrl: this.embedded ? roleConnectionString(adminUrl, ETL_ROLE, this.etlPassword) : adminUrl,
       pool,
+      connect: async () => {
+        const client = new pg.Client({ connectionString: adminUrl, application_name: 'restaurant-bench' });
+        // A server stopping under an idle session (an interrupted run) must not end the process.
+        client.on('error', () => undefined);
+        await client.connect();
+        return client;
+      },
       drop: async () => {
         await pool.end();
         const admin = new pg.Client({ connectionString: this.serverUrl });
@@ -115,17 +127,21 @@ export class BenchEnvironment {
     };
   }
 
-  /** A scratch database URL on the same server (for measurements that make their own). */
-  scratchUrl(database: string): string {
-    return databaseUrl(this.serverUrl, database);
-  }
-
-  async close(): Promise<void> {
-    await this.processes.stopAll();
-    if (this.temporalStarted) await (await this.temporalStarted.catch(() => undefined))?.client.connection.close();
-    await this.devServer?.stop();
-    await this.embedded?.stop();
-    for (const state of ['postgres', 'temporal.sqlite']) rmSync(path.join(this.runDir, state), { recursive: true, force: true });
+  /** Stops everything the run started and removes the cluster; safe to call more than once. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.processes.stopAll();
+        await this.devServer?.stop();
+        await this.embedded?.stop();
+        // Last: an interrupted measurement may still be calling Temporal, and a call on a closed
+        // connection throws outside any promise, where a call to a stopped server merely fails.
+        if (this.temporalStarted) await (await this.temporalStarted.catch(() => undefined))?.client.connection.close();
+      } finally {
+        for (const entry of readdirSync(this.runDir)) if (entry !== 'logs') rmSync(path.join(this.runDir, entry), { recursive: true, force: true });
+      }
+    })();
+    return this.closing;
   }
 
   private async startTemporal(): Promise<BenchTemporal> {
@@ -141,6 +157,7 @@ export class BenchEnvironment {
         sink: runLog(this.runDir, 'temporal'),
       });
       address = this.devServer.address;
+      writeFileSync(path.join(this.runDir, TEMPORAL_PID_FILE), `${this.devServer.child.process.pid}\n`);
     }
     // Built (or found cached) once here, so no worker start-up below pays for webpack.
     await loadWorkflowBundle(config.DATA_DIR, this.options.log);
@@ -149,13 +166,23 @@ export class BenchEnvironment {
   }
 }
 
-function removeFoldersOfFinishedRuns(runsDir: string): void {
+/**
+ * Folders of earlier runs whose process has gone. A run killed outright (SIGKILL) may have left its
+ * PostgreSQL and Temporal running (they are in process groups of their own): stop them before removing
+ * their folder. Workers and event APIs end by themselves when the run that started them dies.
+ */
+async function removeFinishedRuns(runsDir: string, log: (line: string) => void): Promise<void> {
   if (!existsSync(runsDir)) return;
   for (const pid of readdirSync(runsDir)) {
     try {
       process.kill(Number(pid), 0);
+      continue;
     } catch {
-      rmSync(path.join(runsDir, pid), { recursive: true, force: true });
+      // That run is over.
     }
+    const runDir = path.join(runsDir, pid);
+    await stopLeftover(path.join(runDir, 'postgres', 'postmaster.pid'), 'postgres', 'SIGINT', log);
+    await stopLeftover(path.join(runDir, TEMPORAL_PID_FILE), 'temporal', 'SIGTERM', log);
+    rmSync(runDir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { generateEvents } from '../generator-api/index.js';
 import type { BenchEnvironment } from './environment.js';
 import { FACT_ROWS, ORDER_MONEY, parseEnvelopes, RAW_ROW, type RowShape } from './warehouse-rows.js';
@@ -31,8 +30,7 @@ const UPDATE_ORDER_MONEY = `UPDATE analytics.orders SET ${ORDER_MONEY.columns.ma
 export async function measureNaiveBaseline(env: BenchEnvironment, options: NaiveBaselineOptions): Promise<NaiveBaselineResult> {
   const events = parseEnvelopes(generateEvents({ seed: options.seed, rate: 'max' }, options.seconds * EVENTS_PER_SECOND_BOUND));
   const warehouse = await env.createWarehouse('naive');
-  const client = new pg.Client({ connectionString: warehouse.adminUrl });
-  await client.connect();
+  const client = await warehouse.connect();
   try {
     const insertRaw = insertOf(RAW_ROW);
     const startedAt = performance.now();

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { generateEvents } from '../generator-api/index.js';
+import type { BenchWarehouse } from './environment.js';
 import { parseEnvelopes } from './warehouse-rows.js';
 
 /** Distinct real payloads the pre-fill repeats: enough variety for sizes and types, cheap to join. */
@@ -14,9 +14,8 @@ export const PREFILL_STREAM = 'bench_prefill';
  * real uuids), offsets of a stream of its own, and ts/ingested_at marching forward 250 ms a row from
  * 2026-01-01 so the BRIN on ingested_at sees data in time order. Returns the rows added.
  */
-export async function prefillEventsRaw(adminUrl: string, rows: number, log: (line: string) => void): Promise<number> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
+export async function prefillEventsRaw(warehouse: BenchWarehouse, rows: number, log: (line: string) => void): Promise<number> {
+  const client = await warehouse.connect();
   try {
     const { rows: counted } = await client.query<{ n: string; last: string | null }>(
       `SELECT count(*) AS n, (SELECT max(event_offset) FROM raw_data.events_raw WHERE stream_name = $1) AS last FROM raw_data.events_raw`,

@@ -182,8 +182,10 @@ export class BenchProcesses {
         LOG_LEVEL: 'info',
         // Its metrics endpoint stays on, as in production, but on a port no other worker holds.
         METRICS_PORT: String(await findFreePort()),
+        // Its stdin pipe is a lifeline, as under `up`: the worker stops if this run dies without stopping it.
+        RESTAURANT_STACK_SUPERVISED: '1',
       },
-      undefined,
+      ['pipe', 'pipe', 'pipe'],
       (line) => line.includes('"msg":"worker polling"') && markReady(),
     );
     return { process: measured, ready };

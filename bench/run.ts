@@ -142,6 +142,13 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
 
   let machine: MachineDescription | undefined;
   const failed: Measurement[] = [];
+  // The servers and processes run in process groups of their own: a Ctrl-C must stop them here.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping what the benchmark started …`);
+    void env.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     machine = await describeMachine(env.serverUrl);
     for (const name of measurements) {
@@ -174,6 +181,8 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
       };
     }
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await env.close();
   }
 

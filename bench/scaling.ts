@@ -34,7 +34,7 @@ export async function measureScaling(env: BenchEnvironment, options: ScalingOpti
     for (const level of LEVELS) {
       const prefillStartedAt = performance.now();
       await warehouse.pool.query('TRUNCATE analytics.orders, analytics.audit_log, staging.pending_children CASCADE');
-      await prefillEventsRaw(warehouse.adminUrl, level.rows, options.log);
+      await prefillEventsRaw(warehouse, level.rows, options.log);
       // Settle what the fill left behind (visibility map, statistics, dirty buffers), or autovacuum
       // and the checkpointer would do it during the window.
       await warehouse.pool.query('VACUUM (ANALYZE) raw_data.events_raw');
