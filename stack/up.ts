@@ -5,6 +5,7 @@ import { ensureIngestionRunning } from '../clients/ingestion-control.js';
 import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
+import { COMPONENT_NODE_FLAGS } from './node-flags.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
 import { resolveTemporalCli, startTemporalDevServer } from './temporal-server.js';
 import { waitUntil } from './wait.js';
@@ -21,14 +22,14 @@ interface Component {
  * Keeps one of our own Node components (event API, worker) running: it is restarted with backoff when
  * it dies on its own, and stopped with SIGTERM (then SIGKILL after `graceMs`) when the stack stops.
  */
-function superviseNodeComponent(name: string, args: string[], env: NodeJS.ProcessEnv, sink: LineSink, graceMs: number): Component {
+function superviseNodeComponent(name: keyof typeof COMPONENT_NODE_FLAGS, args: string[], env: NodeJS.ProcessEnv, sink: LineSink, graceMs: number): Component {
   let current: SupervisedChild | undefined;
   let stopping = false;
   let backoffMs = 1_000;
   const loop = (async () => {
     while (!stopping) {
       const startedAt = Date.now();
-      current = spawnSupervised(name, process.execPath, [CLI, ...args], {
+      current = spawnSupervised(name, process.execPath, [...COMPONENT_NODE_FLAGS[name], CLI, ...args], {
         sink,
         env: { ...process.env, ...env, RESTAURANT_STACK_SUPERVISED: '1' },
         // stdin stays open as a lifeline: the component stops when `up` dies and the pipe closes.
