@@ -52,7 +52,11 @@ export class MeasuredProcess {
 
   async stop(): Promise<void> {
     this.sample();
-    await this.child.stop('SIGTERM', 15_000);
+    const stopped = this.child.stop('SIGTERM', 15_000);
+    // A worker keeps reading its stdin lifeline after it has stopped (cli/lifecycle.ts): end the pipe too,
+    // or it stays alive until the grace period ends in SIGKILL.
+    this.child.process.stdin?.end();
+    await stopped;
   }
 
   async kill(): Promise<void> {
