@@ -26,9 +26,9 @@ export interface Committed {
  * At `--rate max` the event API produces as fast as its SSE clients take events, but without a
  * connected client it produces without bound: between two sessions, or while the worker's feed holds
  * back, it would run past its retention and the stream would lose events at the source. So the
- * benchmark keeps it at most this far ahead of the committed offset: more than the worker's feed ever
- * queues (50,000), so the worker never waits for the source, and within the API's default retention
- * (100,000) with room for what it makes between two looks (at ~120,000 events/s, 6,000 per 50 ms).
+ * benchmark keeps it at most this far ahead of the committed offset: several times what the worker's
+ * feed holds unread (SseFeed's bound), so the worker never waits for the source, and within the API's
+ * default retention (100,000) with room for what it makes between two looks (~8,000 per 50 ms).
  */
 const MAX_LEAD = 60_000;
 const GOVERNOR_INTERVAL_MS = 50;
