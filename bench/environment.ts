@@ -35,6 +35,7 @@ export interface BenchWarehouse {
   drop(): Promise<void>;
 }
 
+const TEMPORAL_DB_FILE = 'temporal.sqlite';
 const TEMPORAL_PID_FILE = 'temporal.pid';
 
 export interface BenchTemporal {
@@ -127,7 +128,7 @@ export class BenchEnvironment {
     };
   }
 
-  /** Stops everything the run started and removes the cluster; safe to call more than once. */
+  /** Stops everything the run started and removes all of the run folder but its logs; safe to call more than once. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
@@ -152,7 +153,7 @@ export class BenchEnvironment {
       this.devServer = await startTemporalDevServer({
         cli,
         port: await findFreePort(),
-        dbFile: path.join(this.runDir, 'temporal.sqlite'),
+        dbFile: path.join(this.runDir, TEMPORAL_DB_FILE),
         namespace: 'default',
         sink: runLog(this.runDir, 'temporal'),
       });
@@ -181,8 +182,9 @@ async function removeFinishedRuns(runsDir: string, log: (line: string) => void):
       // That run is over.
     }
     const runDir = path.join(runsDir, pid);
-    await stopLeftover(path.join(runDir, 'postgres', 'postmaster.pid'), 'postgres', 'SIGINT', log);
-    await stopLeftover(path.join(runDir, TEMPORAL_PID_FILE), 'temporal', 'SIGTERM', log);
+    // Matched by their command lines naming this folder, so a reused pid is never someone else's server.
+    await stopLeftover(path.join(runDir, 'postgres', 'postmaster.pid'), path.join(runDir, 'postgres'), 'SIGINT', log);
+    await stopLeftover(path.join(runDir, TEMPORAL_PID_FILE), path.join(runDir, TEMPORAL_DB_FILE), 'SIGTERM', log);
     rmSync(runDir, { recursive: true, force: true });
   }
 }

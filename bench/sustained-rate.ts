@@ -4,6 +4,7 @@ import { startCpuShare } from './cpu-share.js';
 import type { BenchEnvironment } from './environment.js';
 import type { Pipeline } from './pipeline.js';
 import { processFamily } from './proc-stats.js';
+import { sampleServerActivity, type ActivityShare } from './server-activity.js';
 import { startServerCost, type ServerCost } from './server-counters.js';
 
 export interface SustainedRate {
@@ -14,6 +15,8 @@ export interface SustainedRate {
   /** Cores each component kept busy during the window. */
   readonly cpuCores: Record<string, number>;
   readonly server: ServerCost;
+  /** What PostgreSQL's busy backends were doing during the window. */
+  readonly serverActivity: ActivityShare[];
 }
 
 /** The window in performance.now() milliseconds. */
@@ -35,6 +38,7 @@ export async function sustainedRate(
   await pipeline.waitForOffset(1, 120_000);
   await sleep(window.warmUpSeconds * 1000);
   const serverCost = await startServerCost(pool);
+  const activity = sampleServerActivity(pool);
   const first = await pipeline.committed();
   const cpu = startCpuShare({
     worker: () => [pipeline.worker.pid],
@@ -49,8 +53,9 @@ export async function sustainedRate(
   const seconds = (last.at - first.at) / 1000;
   const events = last.events - first.events;
   const server = await serverCost.stop(events);
+  const serverActivity = await activity.stop();
   return {
-    rate: { eps: Math.round(events / seconds), events, seconds: Number(seconds.toFixed(1)), cpuCores, server },
+    rate: { eps: Math.round(events / seconds), events, seconds: Number(seconds.toFixed(1)), cpuCores, server, serverActivity },
     window: { startedAt: first.at, endedAt: last.at },
   };
 }
