@@ -25,21 +25,30 @@ export interface LatencyResult {
   readonly deliveredEps: number;
   /** Mean time between two polls of the checkpoint (the width of the bound). */
   readonly pollIntervalMs: number;
-  /** Spells of more than STALL_MS in which nothing committed, with when they began (seconds into the window). */
-  readonly stalls: Array<{ readonly atSeconds: number; readonly ms: number }>;
+  /**
+   * Spells of more than STALL_MS in which nothing committed: when they began (seconds into the window),
+   * and whether a session ended in them (the activity hands over to the next one: a new SSE connection).
+   */
+  readonly stalls: Array<{ readonly atSeconds: number; readonly ms: number; readonly sessionBoundary: boolean }>;
 }
 
 /** At 1,000 events/s a batch commits every few tens of milliseconds; a longer silence is a stall. */
 const STALL_MS = 150;
 
-function stallsOf(polls: ReadonlyArray<{ offset: number; seen: number }>): LatencyResult['stalls'] {
-  const stalls: Array<{ atSeconds: number; ms: number }> = [];
+function stallsOf(polls: ReadonlyArray<{ offset: number; seen: number }>, sessionEnds: readonly number[]): LatencyResult['stalls'] {
+  const stalls: Array<LatencyResult['stalls'][number]> = [];
   const start = polls[0]?.seen ?? 0;
   let movedAt = start;
   for (let i = 1; i < polls.length; i++) {
     const poll = polls[i]!;
     if (poll.offset === polls[i - 1]!.offset) continue;
-    if (poll.seen - movedAt > STALL_MS) stalls.push({ atSeconds: Number(((movedAt - start) / 1000).toFixed(1)), ms: Math.round(poll.seen - movedAt) });
+    if (poll.seen - movedAt > STALL_MS) {
+      stalls.push({
+        atSeconds: Number(((movedAt - start) / 1000).toFixed(1)),
+        ms: Math.round(poll.seen - movedAt),
+        sessionBoundary: sessionEnds.some((end) => end >= movedAt && end <= poll.seen),
+      });
+    }
     movedAt = poll.seen;
   }
   return stalls;
@@ -66,6 +75,7 @@ export async function measureLatency(env: BenchEnvironment, options: LatencyOpti
   try {
     const pipeline = await Pipeline.start(env, { warehouse, stream, api: { seed: 'bench-latency', clock: 'wall', ...steadyRate(options.eventsPerSecond) } });
     const polls: Array<{ offset: number; before: number; seen: number }> = [];
+    let sessionEnds: number[];
     try {
       await pipeline.waitForOffset(1, 120_000);
       await sleep(options.warmUpSeconds * 1000);
@@ -76,6 +86,7 @@ export async function measureLatency(env: BenchEnvironment, options: LatencyOpti
         polls.push({ offset, before, seen: nowMs() });
         await sleep(POLL_EVERY_MS);
       }
+      sessionEnds = await pipeline.sessionEnds();
     } finally {
       await pipeline.stop();
     }
@@ -104,7 +115,7 @@ export async function measureLatency(env: BenchEnvironment, options: LatencyOpti
       events: rows.length,
       deliveredEps: Math.round(rows.length / windowSeconds),
       pollIntervalMs: Number(((last.seen - first.seen) / polls.length).toFixed(1)),
-      stalls: stallsOf(polls),
+      stalls: stallsOf(polls, sessionEnds),
     };
   } finally {
     await warehouse.drop();

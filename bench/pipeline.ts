@@ -95,6 +95,14 @@ export class Pipeline {
     return { ready };
   }
 
+  /** When each finished session (consume activity) completed, in epoch milliseconds, from the workflow's history. */
+  async sessionEnds(): Promise<number[]> {
+    const { events } = await this.handle.fetchHistory();
+    return (events ?? [])
+      .filter((event) => event.activityTaskCompletedEventAttributes && event.eventTime)
+      .map((event) => Number(event.eventTime!.seconds ?? 0) * 1000 + Math.round((event.eventTime!.nanos ?? 0) / 1e6));
+  }
+
   /** Cancels the workflow (its session ends cleanly), then stops the worker and the event API. */
   async stop(): Promise<void> {
     this.governing = false;

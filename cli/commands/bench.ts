@@ -17,8 +17,8 @@ Measurements (in the order a run takes them):
 Writes bench/results/latest.json and latest.meta.json; method and latest numbers: bench/README.md.
 
 Examples:
-  npm run bench                                  # everything but index-cost, about 13 minutes
-  npm run bench -- --quick                       # a smoke run in about two minutes (no scaling)
+  npm run bench                                  # everything but index-cost, about 8 minutes
+  npm run bench -- --quick                       # a smoke run in under two minutes (no scaling)
   npm run bench -- --only latency,recovery
   npm run bench -- --only throughput --profile   # where the worker's and PostgreSQL's time goes
 `;
