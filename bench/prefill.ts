@@ -5,7 +5,7 @@ import { parseEnvelopes } from './warehouse-rows.js';
 /** Distinct real payloads the pre-fill repeats: enough variety for sizes and types, cheap to join. */
 const TEMPLATES = 1_000;
 const ROWS_PER_STATEMENT = 1_000_000;
-export const PREFILL_STREAM = 'bench_prefill';
+const PREFILL_STREAM = 'bench_prefill';
 
 /**
  * Tops raw_data.events_raw up to `rows` without going through the pipeline: generate_series rows

@@ -13,7 +13,7 @@ export interface LatestResults {
   readonly scaling: { readonly empty_eps: number; readonly rows_1m_eps: number; readonly rows_10m_eps: number } | null;
 }
 
-export const TARGETS = {
+const TARGETS = {
   throughputEps: 10_000,
   throughputStretchEps: 50_000,
   latencyP99Ms: 250,
