@@ -7,6 +7,8 @@ export function onStopRequest(stop: (reason: string) => void): void {
   const request = (reason: string) => {
     if (requested) return;
     requested = true;
+    // The lifeline has done its job; left open it would keep the process alive after it has stopped.
+    if (process.env.RESTAURANT_STACK_SUPERVISED) process.stdin.destroy();
     stop(reason);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => request(signal));

@@ -59,6 +59,9 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       logger.error('ingestion session failed', { error });
       throw error;
     } finally {
+      // A write still in flight (the session ended by an error or a cancellation) finishes, committed
+      // or rolled back, before its connection goes back to the pool.
+      await session?.drain();
       session?.dispose();
       clearInterval(heartbeat);
       client.off('error', onConnectionError);

@@ -29,6 +29,9 @@ export interface SessionDependencies {
   metrics: IngestionMetrics;
 }
 
+/** Messages decoded between two yields to the event loop (see routeEach). */
+const ROUTE_SLICE = 200;
+
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
 const IDLE_CATCH_UP_MS = 1_000;
 
@@ -53,6 +56,8 @@ export class IngestionSession {
   /** The source's head as last reported by /health, or the highest offset seen, whichever is newer. */
   private sourceHeadOffset: number | null = null;
   private feed: SseFeed | undefined;
+  /** The batch being written, if any: it commits while the next one is decoded. */
+  private writing: Promise<void> = Promise.resolve();
   private readonly sessionEnds: AbortSignal;
   private readonly deadline: NodeJS.Timeout;
   /** Releases the session's timer and signal listeners; the activity calls it whatever the outcome. */
@@ -134,6 +139,7 @@ export class IngestionSession {
   private async finish(caughtUp: boolean): Promise<SessionReport> {
     if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
     await this.flush();
+    await this.writing;
     this.sourceHeadOffset = Math.max((await fetchSourceHead(this.request.sourceUrl)) ?? 0, this.sourceHeadOffset ?? 0, this.committed.offset);
     return {
       ...this.counts,
@@ -149,11 +155,20 @@ export class IngestionSession {
 
   private readonly decodePaged = (event: PagedEvent, epoch: number) => decodeValue(event.value, event.offset, epoch, this.deps.processors);
 
-  /** Routes messages one by one, decoding each in the epoch current when its turn comes. */
+  /**
+   * Routes messages one by one, decoding each in the epoch current when its turn comes. It yields to
+   * the event loop every few hundred messages, so the batch being written meanwhile gets its next
+   * statement sent as soon as the previous one answers, instead of after the whole batch is decoded.
+   */
   private async routeEach<T>(items: readonly T[], decode: (item: T, epoch: number) => DecodedMessage): Promise<void> {
+    let sinceYield = 0;
     for (const item of items) {
       const pending = this.route(decode(item, this.sequencer.epoch));
       if (pending) await pending;
+      if (++sinceYield === ROUTE_SLICE) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
   }
 
@@ -252,6 +267,11 @@ export class IngestionSession {
     return this.batch.size >= this.request.maxBatchEvents ? this.flush() : undefined;
   }
 
+  /**
+   * Hands the batch to the writer and returns as soon as the write has started, so the next batch is
+   * decoded while this one commits (at most one write in flight: the next flush waits for it). A write
+   * that fails surfaces at the next flush or at the session's end.
+   */
   private async flush(): Promise<void> {
     if (this.batch.isEmpty) return;
     // A cancelled session writes nothing more: what it read but did not commit is read again on resume.
@@ -259,6 +279,19 @@ export class IngestionSession {
     const batch = this.batch;
     this.batch = new Batch();
     const position = this.sequencer.position;
+    await this.writing;
+    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    this.writing = this.write(batch, position);
+    // Observed here so a failure is never an unhandled rejection; awaiting `writing` still throws it.
+    this.writing.catch(() => undefined);
+  }
+
+  /** Waits for the write in flight, if any (its outcome is reported by whoever awaited it before). */
+  async drain(): Promise<void> {
+    await this.writing.catch(() => undefined);
+  }
+
+  private async write(batch: Batch, position: StreamPosition): Promise<void> {
     const lastEventTs = batch.lastEventTs();
     const started = performance.now();
     await this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset });

@@ -114,8 +114,7 @@ describe('infrastructure faults', () => {
       await expectWarehouseMatches(warehouse.pool, groundTruth(api));
       await handle.cancel();
     } finally {
-      worker.kill('SIGCONT');
-      worker.kill('SIGTERM');
+      worker.kill('SIGKILL');
       await testWorker.stop();
       await warehouse.close();
     }
