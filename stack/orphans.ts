@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { waitUntil } from './wait.js';
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

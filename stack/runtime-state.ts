@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isAlive } from './orphans.js';
 
 /** What a running `restaurant-stack up` publishes so other commands on this machine can find its parts. */
 const runtimeStateSchema = z.object({
@@ -20,15 +21,6 @@ export function writeRuntimeState(dataDir: string, state: RuntimeState): void {
 
 export function clearRuntimeState(dataDir: string): void {
   rmSync(stateFile(dataDir), { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The state of a stack that is running now, or undefined (a stale file from a killed stack is ignored). */
