@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../stack/embedded-postgres.js';
-import { stopLeftover } from '../stack/orphans.js';
+import { removeFinishedRuns } from '../stack/orphans.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
@@ -36,7 +36,6 @@ export interface BenchWarehouse {
 }
 
 const TEMPORAL_DB_FILE = 'temporal.sqlite';
-const TEMPORAL_PID_FILE = 'temporal.pid';
 
 export interface BenchTemporal {
   readonly address: string;
@@ -158,33 +157,10 @@ export class BenchEnvironment {
         sink: runLog(this.runDir, 'temporal'),
       });
       address = this.devServer.address;
-      writeFileSync(path.join(this.runDir, TEMPORAL_PID_FILE), `${this.devServer.child.process.pid}\n`);
     }
     // Built (or found cached) once here, so no worker start-up below pays for webpack.
     await loadWorkflowBundle(config.DATA_DIR, this.options.log);
     const connection = await Connection.connect({ address });
     return { address, client: new Client({ connection, namespace: 'default' }) };
-  }
-}
-
-/**
- * Folders of earlier runs whose process has gone. A run killed outright (SIGKILL) may have left its
- * PostgreSQL and Temporal running (they are in process groups of their own): stop them before removing
- * their folder. Workers and event APIs end by themselves when the run that started them dies.
- */
-async function removeFinishedRuns(runsDir: string, log: (line: string) => void): Promise<void> {
-  if (!existsSync(runsDir)) return;
-  for (const pid of readdirSync(runsDir)) {
-    try {
-      process.kill(Number(pid), 0);
-      continue;
-    } catch {
-      // That run is over.
-    }
-    const runDir = path.join(runsDir, pid);
-    // Matched by their command lines naming this folder, so a reused pid is never someone else's server.
-    await stopLeftover(path.join(runDir, 'postgres', 'postmaster.pid'), path.join(runDir, 'postgres'), 'SIGINT', log);
-    await stopLeftover(path.join(runDir, TEMPORAL_PID_FILE), path.join(runDir, TEMPORAL_DB_FILE), 'SIGTERM', log);
-    rmSync(runDir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { waitUntil } from './wait.js';
 
 export function isAlive(pid: number): boolean {
@@ -24,4 +25,26 @@ export async function stopLeftover(pidFile: string, command: string, signal: Nod
   log(`stopping process ${pid} left running by an earlier start (${pidFile})`);
   process.kill(pid, signal);
   await waitUntil(`left-over process ${pid} exits`, 30_000, async () => !isAlive(pid));
+}
+
+/** The file a Temporal dev server started with `--db-filename dbFile` keeps its pid in. */
+export const devServerPidFile = (dbFile: string) => `${dbFile}.pid`;
+
+/**
+ * Removes the folders of earlier runs (named by their pid) whose process has gone. A run killed
+ * outright may have left its PostgreSQL (`<run>/postgres`) and Temporal dev servers (`<run>/*.sqlite`)
+ * running, in process groups of their own: they are stopped first, matched by their command lines
+ * naming the folder, so a reused pid is never someone else's server.
+ */
+export async function removeFinishedRuns(runsDir: string, log: (line: string) => void): Promise<void> {
+  if (!existsSync(runsDir)) return;
+  for (const pid of readdirSync(runsDir)) {
+    if (isAlive(Number(pid))) continue;
+    const runDir = path.join(runsDir, pid);
+    await stopLeftover(path.join(runDir, 'postgres', 'postmaster.pid'), path.join(runDir, 'postgres'), 'SIGINT', log);
+    for (const file of readdirSync(runDir).filter((name) => name.endsWith('.sqlite'))) {
+      await stopLeftover(devServerPidFile(path.join(runDir, file)), path.join(runDir, file), 'SIGTERM', log);
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  }
 }

@@ -3,7 +3,7 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
-import { stopLeftover } from './orphans.js';
+import { devServerPidFile, stopLeftover } from './orphans.js';
 import { waitUntil } from './wait.js';
 
 /** The newest CLI tag whose go.mod has no `replace` directive, so `go install …@version` accepts it. */
@@ -120,7 +120,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     ...(dbFile ? ['--db-filename', dbFile] : []),
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
   ];
-  const pidFile = dbFile ? `${dbFile}.pid` : undefined;
+  const pidFile = dbFile ? devServerPidFile(dbFile) : undefined;
   if (pidFile) await stopLeftover(pidFile, cli, 'SIGTERM', sink);
   const child = spawnSupervised('temporal', cli, args, { sink });
   if (pidFile && child.process.pid) writeFileSync(pidFile, `${child.process.pid}\n`);

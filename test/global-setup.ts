@@ -1,8 +1,9 @@
-import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../config/env.js';
 import { startEmbeddedPostgres } from '../stack/embedded-postgres.js';
+import { removeFinishedRuns } from '../stack/orphans.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../stack/temporal-server.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
@@ -24,7 +25,7 @@ export default async function setup(project: TestProject) {
   const config = loadConfig();
   // One folder per run: several runs (developers, CI) may share a checkout at the same time.
   const runsDir = path.join(config.DATA_DIR, 'test-runs');
-  removeFoldersOfFinishedRuns(runsDir);
+  await removeFinishedRuns(runsDir, (line) => console.log(`[global-setup] ${line}`));
   const runDir = path.join(runsDir, String(process.pid));
   mkdirSync(runDir, { recursive: true });
   const logFile = (name: string) => {
@@ -73,15 +74,4 @@ export default async function setup(project: TestProject) {
     for (const stop of stops.reverse()) await stop();
     rmSync(runDir, { recursive: true, force: true });
   };
-}
-
-function removeFoldersOfFinishedRuns(runsDir: string): void {
-  if (!existsSync(runsDir)) return;
-  for (const pid of readdirSync(runsDir)) {
-    try {
-      process.kill(Number(pid), 0);
-    } catch {
-      rmSync(path.join(runsDir, pid), { recursive: true, force: true });
-    }
-  }
 }
