@@ -1,7 +1,7 @@
 import { generateEvents } from '../generator-api/index.js';
 import { copyFrom, encodeCopyText } from './copy-in.js';
 import type { BenchEnvironment } from './environment.js';
-import { FACT_ROWS, ORDER_MONEY, parseEnvelopes, RAW_ROW, type Envelope } from './warehouse-rows.js';
+import { FACT_SHAPES, ORDER_MONEY, parseEnvelopes, RAW_ROW, type Envelope } from './warehouse-rows.js';
 
 export interface CopyFloorOptions {
   readonly seed: string;
@@ -23,7 +23,7 @@ function tablesOf(events: readonly Envelope[]): Array<{ target: string; rows: un
   const money = new Map(events.filter((e) => e.event_type === 'payment_captured').map((e) => [ORDER_MONEY.orderId(e), ORDER_MONEY.values(e)]));
   const noMoney = ORDER_MONEY.columns.map(() => null);
   const ofType = (type: string) => events.filter((e) => e.event_type === type);
-  const orders = FACT_ROWS.order_created!;
+  const orders = FACT_SHAPES.get('order_created')!;
   return [
     { target: `${RAW_ROW.table} (${RAW_ROW.columns.join(', ')})`, rows: events.map(RAW_ROW.values) },
     {
@@ -31,7 +31,7 @@ function tablesOf(events: readonly Envelope[]): Array<{ target: string; rows: un
       rows: ofType('order_created').map((e) => [...orders.values(e), ...(money.get(String(e.payload.order_id)) ?? noMoney)]),
     },
     ...['order_item_added', 'payment_captured', 'feedback_submitted'].map((type) => {
-      const shape = FACT_ROWS[type]!;
+      const shape = FACT_SHAPES.get(type)!;
       return { target: `${shape.table} (${shape.columns.join(', ')})`, rows: ofType(type).map(shape.values) };
     }),
   ];

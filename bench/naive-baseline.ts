@@ -1,6 +1,6 @@
 import { generateEvents } from '../generator-api/index.js';
 import type { BenchEnvironment } from './environment.js';
-import { FACT_ROWS, ORDER_MONEY, parseEnvelopes, RAW_ROW, type RowShape } from './warehouse-rows.js';
+import { FACT_SHAPES, ORDER_MONEY, parseEnvelopes, RAW_ROW, type RowShape } from './warehouse-rows.js';
 
 export interface NaiveBaselineOptions {
   readonly seed: string;
@@ -40,7 +40,7 @@ export async function measureNaiveBaseline(env: BenchEnvironment, options: Naive
     for (const event of events) {
       if (performance.now() >= deadline) break;
       await client.query(insertRaw, RAW_ROW.values(event));
-      const fact = FACT_ROWS[event.event_type];
+      const fact = FACT_SHAPES.get(event.event_type);
       if (fact) await client.query(insertOf(fact), fact.values(event));
       if (event.event_type === 'payment_captured') await client.query(UPDATE_ORDER_MONEY, [ORDER_MONEY.orderId(event), ...ORDER_MONEY.values(event)]);
       statements += fact ? (event.event_type === 'payment_captured' ? 3 : 2) : 1;

@@ -1,20 +1,18 @@
 import { z } from 'zod';
 
 /** Every measurement the runner knows, in the order a full run takes them (the slow scaling step last). */
-export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'scaling', 'index-cost'] as const;
+export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'scaling'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
-/** `index-cost` (others' study of every candidate index, several minutes) runs only when named. */
-const FULL_SET: readonly Measurement[] = MEASUREMENTS.filter((name) => name !== 'index-cost');
 /** A quick run leaves out scaling, whose 10-million-row pre-fill alone takes minutes. */
-const QUICK_SET: readonly Measurement[] = FULL_SET.filter((name) => name !== 'scaling');
+const QUICK_SET: readonly Measurement[] = MEASUREMENTS.filter((name) => name !== 'scaling');
 
 const measurementList = z
   .string()
   .transform((text) => text.split(',').map((name) => name.trim()).filter(Boolean))
   .pipe(z.array(z.enum(MEASUREMENTS, { error: `each name must be one of ${MEASUREMENTS.join(', ')}` })).min(1, { error: 'name at least one measurement' }));
 
-/** The `restaurant-stack bench` flags, validated at the edge. */
+/** The `npm run bench` flags, validated at the edge. */
 export const benchFlagsSchema = z.object({
   only: measurementList.optional(),
   quick: z.boolean().default(false),
@@ -25,7 +23,7 @@ export const benchFlagsSchema = z.object({
 export type BenchFlags = z.output<typeof benchFlagsSchema>;
 
 export function selectedMeasurements(flags: Pick<BenchFlags, 'only' | 'quick' | 'skipScaling'>): Measurement[] {
-  const wanted = new Set<Measurement>(flags.only ?? (flags.quick ? QUICK_SET : FULL_SET));
+  const wanted = new Set<Measurement>(flags.only ?? (flags.quick ? QUICK_SET : MEASUREMENTS));
   if (flags.skipScaling) wanted.delete('scaling');
   return MEASUREMENTS.filter((name) => wanted.has(name));
 }

@@ -2,7 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { tuningFrom } from '../clients/ingestion-control.js';
 import { loadConfig } from '../config/env.js';
 import { waitUntil } from '../stack/wait.js';
-import { WORKFLOW_TYPES, type IngestionTuning, type StreamIngestionInput } from '../workflows/messages.js';
+import { WORKFLOW_TYPES, type IngestionTuning, type StreamIngestionInput } from '../contracts/ingestion.js';
 import type { BenchEnvironment, BenchWarehouse } from './environment.js';
 import type { ApiProcess, ApiSpec, MeasuredProcess } from './processes.js';
 

@@ -5,7 +5,6 @@ import { projectRoot } from '../config/env.js';
 import { measureCopyFloor, type CopyFloorResult } from './copy-floor.js';
 import { BenchEnvironment } from './environment.js';
 import { measureGeneratorThroughput, type GeneratorThroughput } from './generator-throughput.js';
-import { measureIndexCost } from './index-cost.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { measureNaiveBaseline, type NaiveBaselineResult } from './naive-baseline.js';
@@ -35,7 +34,6 @@ interface Outcomes {
   latency?: LatencyResult;
   recovery?: RecoveryResult;
   scaling?: ScalingLevel[];
-  'index-cost'?: Record<string, unknown>;
 }
 
 interface PhaseRecord {
@@ -134,7 +132,6 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         afterKillSeconds: durations.recoveryAfterKillSeconds,
       }),
     scaling: () => measureScaling(env, { seconds: durations.scalingSeconds, warmUpSeconds: durations.warmUpSeconds, log }),
-    'index-cost': () => measureIndexCost({ serverUrl: env.serverUrl, log, ...(options.quick ? { events: 20_000, repetitions: 1 } : {}) }),
   };
   const run = async <K extends Measurement>(name: K) => {
     outcomes[name] = await runners[name]();

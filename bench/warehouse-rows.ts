@@ -1,9 +1,10 @@
 import type { WireEvent } from '../generator-api/index.js';
+import { factValues, FACT_ROWS, ORDER_MONEY_COLUMNS, type FactColumn } from '../processors/fact-rows.js';
 
 /*
- * The rows an event becomes, column for column as the worker writes them (activities/warehouse/
- * batch-writer.ts and activities/processors/restaurant-facts.ts), for the measurements that write
- * the same rows another way: COPY (the floor) and one INSERT per event (the old way).
+ * The rows an event becomes, for the measurements that write the worker's rows another way: COPY (the
+ * floor) and one INSERT per event (the old way). The fact rows are the product's own mapping
+ * (processors/fact-rows.ts); the raw row is the batch writer's.
  */
 
 export interface Envelope {
@@ -23,44 +24,23 @@ export interface RowShape {
   readonly values: (event: Envelope) => unknown[];
 }
 
-const fromPayload =
-  (...keys: string[]) =>
-  (event: Envelope) =>
-    keys.map((key) => event.payload[key]);
-
 export const RAW_ROW: RowShape = {
   table: 'raw_data.events_raw',
   columns: ['event_offset', 'event_id', 'event_type', 'ts', 'partition_key', 'payload', 'stream_name', 'source_epoch', 'ingested_by'],
   values: (e) => [e.offset, e.event_id, e.event_type, e.ts, e.partition_key, JSON.stringify(e.payload), 'bench', '1', 'bench'],
 };
 
+const shapeOf = (table: string, columns: readonly FactColumn[]): RowShape => ({
+  table,
+  columns: columns.map((c) => c.column),
+  values: (event) => factValues(columns, event),
+});
+
 /** The fact row of each event type, in the order the worker applies them (an order before its children). */
-export const FACT_ROWS: Readonly<Record<string, RowShape>> = {
-  order_created: {
-    table: 'analytics.orders',
-    columns: ['order_id', 'visit_id', 'service_type', 'order_ts', 'location_code'],
-    values: fromPayload('order_id', 'visit_id', 'service_type', 'order_ts', 'location_code'),
-  },
-  order_item_added: {
-    table: 'analytics.order_items',
-    columns: ['order_item_id', 'order_id', 'menu_item_id', 'category', 'item_name', 'unit_price', 'qty', 'extended_price', 'created_at'],
-    values: (e) => [...fromPayload('order_item_id', 'order_id', 'menu_item_id', 'category', 'item_name', 'unit_price', 'qty', 'extended_price')(e), e.ts],
-  },
-  payment_captured: {
-    table: 'analytics.payments',
-    columns: ['payment_id', 'order_id', 'method', 'provider', 'amount', 'auth_code', 'processed_at'],
-    values: (e) => [...fromPayload('payment_id', 'order_id', 'method', 'provider', 'amount', 'auth_code')(e), e.ts],
-  },
-  feedback_submitted: {
-    table: 'analytics.feedback',
-    columns: ['feedback_id', 'order_id', 'customer_id', 'rating', 'nps', 'comment', 'created_ts'],
-    values: fromPayload('feedback_id', 'order_id', 'customer_id', 'rating', 'nps', 'comment', 'created_ts'),
-  },
-};
+export const FACT_SHAPES: ReadonlyMap<string, RowShape> = new Map(FACT_ROWS.map((row) => [row.eventType, shapeOf(row.table, row.columns)]));
 
 /** A captured payment also fills its order's money columns. */
 export const ORDER_MONEY = {
-  columns: ['subtotal', 'tax', 'tip', 'total'],
-  values: fromPayload('subtotal', 'tax', 'tip', 'total'),
+  ...shapeOf('analytics.orders', ORDER_MONEY_COLUMNS),
   orderId: (e: Envelope) => String(e.payload.order_id),
 } as const;

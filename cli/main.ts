@@ -1,7 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/env.js';
 import { apiCommand } from './commands/api.js';
-import { benchCommand } from './commands/bench.js';
 import { ingestCommand } from './commands/ingest.js';
 import { maintenanceCommand } from './commands/maintenance.js';
 import { metabaseCommand } from './commands/metabase.js';
@@ -19,8 +18,7 @@ const program = new Command('restaurant-stack')
   .addCommand(migrateCommand())
   .addCommand(ingestCommand())
   .addCommand(maintenanceCommand())
-  .addCommand(metabaseCommand())
-  .addCommand(benchCommand());
+  .addCommand(metabaseCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,19 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
-import {
-  INGEST_MODES,
-  WORKFLOW_TYPES,
-  pauseSignal,
-  pollNowSignal,
-  resumeSignal,
-  rewindUpdate,
-  statusQuery,
-  type IngestMode,
-  type IngestionStatus,
-  type IngestionTuning,
-  type RewindResult,
-  type StreamIngestionInput,
-} from '../workflows/messages.js';
+import { pauseSignal, pollNowSignal, resumeSignal, rewindUpdate, statusQuery } from '../workflows/messages.js';
+import { INGEST_MODES, WORKFLOW_TYPES, type IngestMode, type IngestionStatus, type IngestionTuning, type RewindResult, type StreamIngestionInput } from '../contracts/ingestion.js';
 
 export function workflowIdFor(config: StackConfig, mode: IngestMode): string {
   return mode === 'realtime' ? config.REALTIME_WORKFLOW_ID : config.POLLING_WORKFLOW_ID;

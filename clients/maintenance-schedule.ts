@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
-import { MAINTENANCE_WORKFLOW_TYPE, type MaintenanceInput } from '../workflows/messages.js';
+import { MAINTENANCE_WORKFLOW_TYPE, type MaintenanceInput } from '../contracts/maintenance.js';
 
 function scheduleOptions(config: StackConfig): ScheduleOptions {
   const input: MaintenanceInput = {

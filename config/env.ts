@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_TUNING } from '../contracts/ingestion.js';
+import { describeIssues } from '../events/issues.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +45,13 @@ export const environmentSchema = z.object({
       .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** TLS to Temporal (Temporal Cloud, secured clusters): the same variable names as the `temporal` CLI. */
+  TEMPORAL_TLS: optionalText.pipe(z.stringbool().optional()),
+  TEMPORAL_TLS_CA_PATH: optionalText,
+  TEMPORAL_TLS_SERVER_NAME: optionalText,
+  TEMPORAL_TLS_CERT_PATH: optionalText,
+  TEMPORAL_TLS_KEY_PATH: optionalText,
+  TEMPORAL_API_KEY: optionalText,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('restaurant-ingest'),
   TEMPORAL_CLI: optionalText,
   TEMPORAL_PORT: port.default(7233),
@@ -60,11 +69,11 @@ export const environmentSchema = z.object({
   POLLING_WORKFLOW_ID: z.string().min(1).default('restaurant_stream_ingest_polling'),
   /** What `up` starts: the realtime stream, the polling fallback, or nothing. */
   INGEST_MODE: z.enum(['realtime', 'polling', 'none']).default('realtime'),
-  POLL_INTERVAL_SECONDS: positiveInt.default(120),
-  INGEST_MAX_BATCH_EVENTS: positiveInt.default(2000),
-  INGEST_MAX_BATCH_WAIT_MS: positiveInt.default(25),
-  INGEST_SESSION_SECONDS: positiveInt.default(10),
-  INGEST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(5000),
+  POLL_INTERVAL_SECONDS: positiveInt.default(DEFAULT_TUNING.pollIntervalSeconds),
+  INGEST_MAX_BATCH_EVENTS: positiveInt.default(DEFAULT_TUNING.maxBatchEvents),
+  INGEST_MAX_BATCH_WAIT_MS: positiveInt.default(DEFAULT_TUNING.maxBatchWaitMs),
+  INGEST_SESSION_SECONDS: positiveInt.default(DEFAULT_TUNING.sessionSeconds),
+  INGEST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(DEFAULT_TUNING.pageSize),
 
   MAINTENANCE_SCHEDULE_ID: z.string().min(1).default('restaurant_maintenance'),
   MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(15),
@@ -84,26 +93,27 @@ export const environmentSchema = z.object({
 
 export type StackConfig = z.infer<typeof environmentSchema>;
 
+const configSchema = environmentSchema.superRefine((config, context) => {
+  if (Boolean(config.TEMPORAL_TLS_CERT_PATH) !== Boolean(config.TEMPORAL_TLS_KEY_PATH)) {
+    const missing = config.TEMPORAL_TLS_CERT_PATH ? 'TEMPORAL_TLS_KEY_PATH' : 'TEMPORAL_TLS_CERT_PATH';
+    context.addIssue({ code: 'custom', path: [missing], message: 'mTLS needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH' });
+  }
+  if (config.TEMPORAL_TLS === false && (config.TEMPORAL_TLS_CA_PATH || config.TEMPORAL_TLS_CERT_PATH || config.TEMPORAL_API_KEY)) {
+    context.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: 'is false, but TLS settings or an API key are given' });
+  }
+});
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-function describeIssue(issue: z.core.$ZodIssue, env: NodeJS.ProcessEnv): string {
-  const variable = String(issue.path[0] ?? 'environment');
-  const given = env[variable];
-  const shown = given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
-  return `${variable}: ${issue.message}${shown}`;
 }
 
 /** Reads `.env` from the project root (real environment variables win) and validates everything. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const dotenv = path.join(projectRoot, '.env');
   if (env === process.env && existsSync(dotenv)) process.loadEnvFile(dotenv);
-  const parsed = environmentSchema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(
-      `invalid configuration: ${parsed.error.issues.map((issue) => describeIssue(issue, env)).join('; ')}`,
-    );
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, env, { root: 'environment', limit: Infinity })}`);
   }
   return parsed.data;
 }

@@ -1,4 +1,4 @@
 export { locationCode, money, timestamp, uuid } from './fields.js';
 export * from './payloads.js';
 export * from './envelope.js';
-export * from './parse.js';
+export { describeIssues, issuePath } from './issues.js';

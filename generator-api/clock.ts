@@ -30,3 +30,5 @@ export function wallClockMicros(): Micros {
 export function hourOfDay(micros: Micros): number {
   return Math.floor(micros / 3_600_000_000) % 24;
 }
+
+export type Clock = 'wall' | 'simulated';

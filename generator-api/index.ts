@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Faults } from './faults.js';
-import { FRESH_START, SourceLedger } from './ledger.js';
+import { SourceLedger } from './ledger.js';
 import { SILENT, type EventApiLog } from './log.js';
 import { clockOf, eventApiOptionsSchema, faultsOf, faultsSchema, rateSchema, type EventApiOptions, type Rate } from './options.js';
 import { Producer } from './producer.js';
-import { EventSequence, type Clock, type WireEvent } from './sequence.js';
+import type { Clock } from './clock.js';
+import { EventSequence, FRESH_START, type WireEvent } from './sequence.js';
 import { renderPrometheus } from './metrics.js';
 import { createEventApiServer } from './server.js';
 import { eventsPerChunk, StreamHub, type StreamStats } from './sse.js';
 import { RetentionStore } from './store.js';
 
-export { generateEvents, type Clock, type SequencePosition, type WireEvent } from './sequence.js';
+export type { Clock } from './clock.js';
+export { generateEvents, type SequencePosition, type WireEvent } from './sequence.js';
 export { DEFAULT_RATE, DEFAULT_SIMULATED_START, eventApiOptionsSchema, type EventApiOptions, type Rate, type ResolvedEventApiOptions } from './options.js';
 export { NO_FAULTS, type Faults } from './faults.js';
 export type { EventApiLog } from './log.js';

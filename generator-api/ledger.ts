@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { SequencePosition } from './sequence.js';
+import { FRESH_START, type Resumption, type SequencePosition } from './sequence.js';
 
 /** Offsets handed out per write of the state file: a crash skips at most this many, it never reuses one. */
 export const OFFSET_LEASE = 2_000;
@@ -18,18 +18,6 @@ const stateSchema = z.object({
   position: z.object({ order: z.int().min(0), emitted: z.int().min(0), orderAt: z.int() }),
 });
 type SourceState = z.infer<typeof stateSchema>;
-
-/** Where a starting source picks up. */
-export interface Resumption {
-  /** The offset this run continues after (0: a fresh source). */
-  readonly after: number;
-  /** Set when this run continues the same seed's sequence: where it stood at the last write … */
-  readonly position?: SequencePosition;
-  /** … and how many of its events to pass over to reach offset `after + 1`. */
-  readonly skip: number;
-}
-
-export const FRESH_START: Resumption = { after: 0, skip: 0 };
 
 /**
  * The source's continuity under its data folder: offsets never go backwards across a restart, even

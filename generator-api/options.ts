@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { timestamp } from '../events/index.js';
-import { parseTimestamp, wallClockMicros, type Micros } from './clock.js';
+import { parseTimestamp, wallClockMicros, type Clock, type Micros } from './clock.js';
 import type { Faults } from './faults.js';
-import type { Clock } from './sequence.js';
 
 export const DEFAULT_RATE = 200;
 /** Where a seeded simulation's clock starts unless told otherwise: a Monday, just before the lunch rush. */

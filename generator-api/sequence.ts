@@ -1,10 +1,7 @@
-import { formatTimestamp, wallClockMicros, type Micros } from './clock.js';
+import { formatTimestamp, wallClockMicros, type Clock, type Micros } from './clock.js';
 import { arrangeOrder, breakJson, type Emission, type Faults } from './faults.js';
-import { FRESH_START, type Resumption } from './ledger.js';
 import { clockOf, eventApiOptionsSchema, faultsOf, simulatedStartOf, timelineRate, type EventApiOptions, type ResolvedEventApiOptions } from './options.js';
 import { createWorld, MEAN_EVENTS_PER_ORDER, simulateOrder, type World } from './simulation.js';
-
-export type Clock = 'wall' | 'simulated';
 
 /** Where a sequence stands: `emitted` emissions of order number `order`, which arrived at `orderAt`, are done. */
 export interface SequencePosition {
@@ -12,6 +9,18 @@ export interface SequencePosition {
   readonly emitted: number;
   readonly orderAt: Micros;
 }
+
+/** Where a starting source picks up. */
+export interface Resumption {
+  /** The offset this run continues after (0: a fresh source). */
+  readonly after: number;
+  /** Set when this run continues the same seed's sequence: where it stood at the last write … */
+  readonly position?: SequencePosition;
+  /** … and how many of its events to pass over to reach offset `after + 1`. */
+  readonly skip: number;
+}
+
+export const FRESH_START: Resumption = { after: 0, skip: 0 };
 
 /**
  * One event with its offset, exactly as served: `text` is the `data:` of its SSE frame and its element

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { describeIssues } from '../events/issues.js';
 import type { EventApiLog } from './log.js';
 import { integerIn } from './options.js';
 import type { StreamHub } from './sse.js';
@@ -33,14 +34,13 @@ function sendJson(response: ServerResponse, status: number, body: string | objec
   response.end(text);
 }
 
-/** 422 naming each bad parameter and what it held, e.g. `limit must be an integer from 1 to 5000 (got "0")`. */
+/** 422 naming each bad parameter and what it held, e.g. `limit: must be an integer from 1 to 5000 (got "0")`. */
 function rejectParameters(response: ServerResponse, error: z.ZodError, given: Record<string, unknown>): void {
   const problems = error.issues.map((issue) => {
     const parameter = String(issue.path[0]);
     return { parameter, message: issue.message, value: given[parameter] };
   });
-  const summary = problems.map(({ parameter, message, value }) => `${parameter} ${message} (got ${JSON.stringify(value)})`).join('; ');
-  sendJson(response, 422, { error: summary, problems });
+  sendJson(response, 422, { error: describeIssues(error, given, { root: 'query', limit: Infinity }), problems });
 }
 
 /** `/events`: the element of a malformed event (a fault) is its raw text as a JSON string, never an object. */

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /*
- * Index choices, measured in bench/index-cost.ts (numbers in warehouse/README.md): events_raw keeps
+ * Index choices, measured by the index-cost study (numbers in warehouse/README.md): events_raw keeps
  * its primary key, the idempotency key of every insert, and a BRIN on ingested_at that costs no
  * measurable CPU or WAL yet lets retention find (or not find) old events without reading the whole
  * table. The old design's btrees on ts, event_type, partition_key and ingested_at and its GIN on

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /*
- * Secondary indexes, measured in bench/index-cost.ts (numbers in warehouse/README.md): the child
+ * Secondary indexes, measured by the index-cost study (numbers in warehouse/README.md): the child
  * tables index order_id, which the foreign keys' ON DELETE actions, the staging hand-over and
  * calculate_order_metrics() look up (200 lookups: 1.6 s without, 0.07 s with); orders gets a BRIN on
  * order_ts for Metabase questions filtered on a date range, about free to maintain because orders

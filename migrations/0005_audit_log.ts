@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
  * The old trigger was row-level and read NEW.order_id, a column payments does not have. Here one
  * function serves both tables: the key column comes in as the trigger argument, and each trigger
  * fires once per statement with the statement's rows as transition tables, so a 1,000-row ingest
- * batch costs one INSERT … SELECT instead of 1,000 function calls (bench/index-cost.ts measures it).
+ * batch costs one INSERT … SELECT instead of 1,000 function calls (the index-cost study in warehouse/README.md measured it).
  * PostgreSQL allows transition tables only on single-event triggers, hence three triggers per table.
  */
 const audited = [

@@ -8,8 +8,8 @@
  * `restaurant-stack migrate` (and `up`) run `warehouseSetupSql` as the migrating role, so the worker's
  * ETL role, which may not change the schema, finds the table there.
  */
-import { defineProcessor, payloadRecords } from '../activities/processors/processor.js';
-import { paymentCaptured } from '../activities/processors/restaurant-facts.js';
+import { defineProcessor, payloadRecords } from '../processors/processor.js';
+import { paymentCaptured } from '../processors/restaurant-facts.js';
 
 export const warehouseSetupSql = `
   CREATE TABLE IF NOT EXISTS analytics.loyalty_points (

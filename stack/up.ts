@@ -4,6 +4,7 @@ import { projectRoot, type StackConfig } from '../config/env.js';
 import { ensureIngestionRunning } from '../clients/ingestion-control.js';
 import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
+import { temporalTarget } from '../config/temporal.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { COMPONENT_NODE_FLAGS } from './node-flags.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
@@ -129,7 +130,7 @@ export async function runStack(config: StackConfig): Promise<void> {
       apiUrl,
     });
 
-    const client = await connectTemporalClient({ ...config, TEMPORAL_ADDRESS: temporalAddress });
+    const client = await connectTemporalClient(temporalTarget(config, temporalAddress));
     try {
       if (config.INGEST_MODE !== 'none') {
         const started = await ensureIngestionRunning(client, config, { mode: config.INGEST_MODE, sourceUrl: apiUrl });

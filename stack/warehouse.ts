@@ -1,6 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
-import { loadEventPlugin } from '../activities/processors/registry.js';
+import { loadEventPlugin } from '../processors/registry.js';
 import type { StackConfig } from '../config/env.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString, type RolePasswords } from '../warehouse/roles.js';

@@ -22,6 +22,11 @@ export function createWarehouseDb<Schema = WarehouseDatabase>(
   return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
 }
 
+/** Typed queries over a pool the caller owns (the worker's): destroying the Kysely instance ends that pool. */
+export function warehouseDbOver(pool: pg.Pool): Kysely<WarehouseDatabase> {
+  return new Kysely<WarehouseDatabase>({ dialect: new PostgresDialect({ pool }) });
+}
+
 /** The same server and credentials, another database. */
 export function databaseUrl(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);

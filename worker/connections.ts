@@ -1,5 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import pg from 'pg';
+import { connectionOptions, type TemporalTarget } from '../config/temporal.js';
 
 /** The worker's pool: one connection per running ingestion session, plus a few for checkpoints. */
 export function createWarehousePool(connectionString: string, max = 10): pg.Pool {
@@ -9,6 +10,6 @@ export function createWarehousePool(connectionString: string, max = 10): pg.Pool
   return pool;
 }
 
-export function connectWorkerToTemporal(address: string): Promise<NativeConnection> {
-  return NativeConnection.connect({ address });
+export function connectWorkerToTemporal(target: TemporalTarget): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(target));
 }

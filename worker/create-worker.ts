@@ -2,7 +2,7 @@ import os from 'node:os';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
-import type { ProcessorRegistry } from '../activities/processors/processor.js';
+import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 

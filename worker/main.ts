@@ -1,10 +1,11 @@
 import { ConfigError, type StackConfig } from '../config/env.js';
-import { loadProcessors } from '../activities/processors/registry.js';
+import { temporalTarget } from '../config/temporal.js';
+import { loadProcessors } from '../processors/registry.js';
 import { createLogger } from '../telemetry/logger.js';
 import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
 import { installTemporalRuntime } from './telemetry.js';
-import { onStopRequest } from '../cli/lifecycle.js';
+import { onStopRequest } from '../lifecycle/stop-request.js';
 
 /** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: StackConfig): Promise<void> {
@@ -13,11 +14,12 @@ export async function runWorker(config: StackConfig): Promise<void> {
   installTemporalRuntime(logger, config.LOG_LEVEL, config.METRICS_PORT ? `${config.METRICS_HOST}:${config.METRICS_PORT}` : undefined);
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
   const db = createWarehousePool(config.DATABASE_URL);
-  const connection = await connectWorkerToTemporal(config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.TEMPORAL_PORT}`);
+  const temporal = temporalTarget(config);
+  const connection = await connectWorkerToTemporal(temporal);
   try {
     const { worker, stop } = await createIngestionWorker({
       connection,
-      namespace: config.TEMPORAL_NAMESPACE,
+      namespace: temporal.namespace,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       db,
       processors,

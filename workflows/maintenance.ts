@@ -1,7 +1,7 @@
 import { ActivityFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { MaintenanceOutcome } from '../activities/maintenance/contracts.js';
+import type { MaintenanceOutcome } from '../contracts/maintenance.js';
 import type { createMaintenanceActivities } from '../activities/maintenance/activities.js';
-import type { MaintenanceInput } from './messages.js';
+import type { MaintenanceInput } from '../contracts/maintenance.js';
 
 type MaintenanceActivities = ReturnType<typeof createMaintenanceActivities>;
 

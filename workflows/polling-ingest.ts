@@ -1,5 +1,6 @@
 import { condition, setHandler } from '@temporalio/workflow';
-import { MESSAGE_DESCRIPTIONS, pollNowSignal, type IngestionStatus, type StreamIngestionInput } from './messages.js';
+import { MESSAGE_DESCRIPTIONS, pollNowSignal } from './messages.js';
+import type { IngestionStatus, StreamIngestionInput } from '../contracts/ingestion.js';
 import { StreamIngestion, runIngestion } from './stream-ingestion.js';
 
 /**

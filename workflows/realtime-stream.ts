@@ -1,5 +1,5 @@
 import { StreamIngestion, runIngestion } from './stream-ingestion.js';
-import type { IngestionStatus, StreamIngestionInput } from './messages.js';
+import type { IngestionStatus, StreamIngestionInput } from '../contracts/ingestion.js';
 
 /**
  * `restaurant_realtime_stream` (the old DAG's id): a durable loop of SSE consume sessions, each

@@ -18,34 +18,23 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createIngestionActivities } from '../activities/ingestion/activities.js';
-import type { SessionReport, SessionRequest } from '../activities/ingestion/contracts.js';
 import {
-  MESSAGE_DESCRIPTIONS,
+  DEFAULT_TUNING,
   emptyTotals,
-  pauseSignal,
-  resumeSignal,
-  rewindUpdate,
-  statusQuery,
   type IngestMode,
   type IngestionError,
   type IngestionStatus,
   type IngestionTotals,
   type IngestionTuning,
   type PauseState,
+  type SessionReport,
+  type SessionRequest,
   type StreamIngestionInput,
   type StreamPosition,
-} from './messages.js';
+} from '../contracts/ingestion.js';
+import { MESSAGE_DESCRIPTIONS, pauseSignal, resumeSignal, rewindUpdate, statusQuery } from './messages.js';
 
 type IngestionActivities = ReturnType<typeof createIngestionActivities>;
-
-export const DEFAULT_TUNING: IngestionTuning = {
-  maxBatchEvents: 2_000,
-  maxBatchWaitMs: 25,
-  sessionSeconds: 10,
-  pollIntervalSeconds: 120,
-  pageSize: 5_000,
-};
-
 
 const checkpoints = proxyActivities<IngestionActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,11 +1,11 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Logger } from '../../telemetry/logger.js';
-import type { StreamPosition } from '../../workflows/messages.js';
-import type { ProcessorRegistry } from '../processors/processor.js';
+import type { CheckpointRewind, SessionReport, SessionRequest, StreamPosition } from '../../contracts/ingestion.js';
+import type { ProcessorRegistry } from '../../processors/processor.js';
+import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
-import type { CheckpointRewind, SessionReport, SessionRequest } from './contracts.js';
 import { IngestionMetrics } from './metrics.js';
 import { IngestionSession, type SessionProgress } from './session.js';
 
@@ -26,6 +26,7 @@ export interface IngestionDependencies {
  * committed position on a timer, so a retry after a crash resumes exactly there.
  */
 export function createIngestionActivities(deps: IngestionDependencies) {
+  const warehouse = warehouseDbOver(deps.db);
   async function runSession(request: SessionRequest, run: (session: IngestionSession) => Promise<SessionReport>): Promise<SessionReport> {
     const context = Context.current();
     const resumeFrom = context.info.heartbeatDetails as SessionProgress | undefined;
@@ -77,10 +78,10 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       return runSession(request, (session) => session.pollStream());
     },
     async readCheckpoint(stream: string): Promise<StreamPosition | null> {
-      return readCheckpoint(deps.db, stream);
+      return readCheckpoint(warehouse, stream);
     },
     async rewindCheckpoint(rewind: CheckpointRewind): Promise<StreamPosition> {
-      return rewindCheckpoint(deps.db, rewind);
+      return rewindCheckpoint(warehouse, rewind);
     },
   };
 }

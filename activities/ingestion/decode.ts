@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import { envelopeSchema } from '../../events/envelope.js';
-import type { AcceptedEvent, ProcessorRegistry } from '../processors/processor.js';
+import { describeIssues } from '../../events/issues.js';
+import type { AcceptedEvent, ProcessorRegistry } from '../../processors/processor.js';
 
 /**
  * One message from the source, judged:
@@ -13,13 +13,6 @@ export type DecodedMessage =
   | { kind: 'unreadable'; offset: number | null; eventId: string | null; raw: string; reason: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
@@ -37,7 +30,7 @@ export function decodeValue(value: unknown, offsetHint: number | null, epoch: nu
       offset: typeof offset === 'number' && Number.isSafeInteger(offset) && offset > 0 ? offset : offsetHint,
       eventId: typeof eventId === 'string' && UUID.test(eventId) ? eventId : null,
       raw: rawText ?? JSON.stringify(value),
-      reason: `invalid envelope: ${describeIssues(envelope.error)}`,
+      reason: `invalid envelope: ${describeIssues(envelope.error, value, { root: 'event' })}`,
     };
   }
   const { offset, event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload } = envelope.data;
@@ -45,7 +38,7 @@ export function decodeValue(value: unknown, offsetHint: number | null, epoch: nu
   const processor = processors.get(eventType);
   if (!processor) return { kind: 'event', offset, eventId, event, problem: `no processor for event type "${eventType}" (kept in raw_data.events_raw)` };
   const parsed = processor.payloadSchema.safeParse(payload);
-  if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error)}` };
+  if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error, payload, { root: 'payload' })}` };
   event.payload = parsed.data;
   return { kind: 'event', offset, eventId, event, problem: null };
 }

@@ -1,5 +1,5 @@
 import type { MetricMeter } from '@temporalio/common';
-import type { Batch } from './batch.js';
+import type { Batch } from '../warehouse/batch.js';
 
 /** Histogram boundaries for the worker's Prometheus exporter (names as created below). */
 export const INGEST_HISTOGRAM_BUCKETS: Record<string, number[]> = {

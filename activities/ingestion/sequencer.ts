@@ -1,4 +1,4 @@
-import type { StreamPosition } from '../../workflows/messages.js';
+import type { StreamPosition } from '../../contracts/ingestion.js';
 
 /** Where an incoming offset stands relative to the committed-or-accepted position. */
 export type Placement =

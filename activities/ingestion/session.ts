@@ -1,12 +1,12 @@
 import { CancelledFailure } from '@temporalio/activity';
 import type { Logger } from '../../telemetry/logger.js';
-import { emptyTotals, type StreamPosition } from '../../workflows/messages.js';
-import type { ProcessorRegistry } from '../processors/processor.js';
+import { emptyTotals, type StreamPosition } from '../../contracts/ingestion.js';
+import type { ProcessorRegistry } from '../../processors/processor.js';
 import { fetchEventsPage, fetchSourceHead, type PagedEvent } from '../restaurant-api/events-page.js';
 import { SseFeed } from '../restaurant-api/sse-feed.js';
 import type { BatchWriter } from '../warehouse/batch-writer.js';
-import { Batch } from './batch.js';
-import type { SessionCounts, SessionReport, SessionRequest } from './contracts.js';
+import { Batch } from '../warehouse/batch.js';
+import type { SessionCounts, SessionReport, SessionRequest } from '../../contracts/ingestion.js';
 import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
 import type { IngestionMetrics } from './metrics.js';
 import { StreamSequencer, type Placement } from './sequencer.js';

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import type { MaintenanceOutcome, MaintenanceTask, RetentionRequest } from './contracts.js';
+import type { MaintenanceOutcome, MaintenanceTask, RetentionRequest } from '../../contracts/maintenance.js';
 
 interface ConsistencyRow extends Record<string, unknown> {
   check_name: string;

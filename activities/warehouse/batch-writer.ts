@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { StreamPosition } from '../../workflows/messages.js';
-import type { Batch } from '../ingestion/batch.js';
-import type { AcceptedEvent, ProcessorRegistry, SqlClient } from '../processors/processor.js';
+import type { StreamPosition } from '../../contracts/ingestion.js';
+import type { Batch } from './batch.js';
+import type { AcceptedEvent, ProcessorRegistry, SqlClient } from '../../processors/processor.js';
 
 export interface BatchCommit {
   stream: string;

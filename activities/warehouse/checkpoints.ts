@@ -1,20 +1,14 @@
-import type pg from 'pg';
-import type { StreamPosition } from '../../workflows/messages.js';
-import type { CheckpointRewind } from '../ingestion/contracts.js';
-
-interface CheckpointRow extends Record<string, unknown> {
-  event_offset: string;
-  source_epoch: string;
-  last_event_id: string | null;
-}
+import type { Kysely } from 'kysely';
+import type { CheckpointRewind, StreamPosition } from '../../contracts/ingestion.js';
+import type { WarehouseDatabase } from '../../warehouse/schema.js';
 
 /** The committed position of a stream, or null before its first batch. */
-export async function readCheckpoint(db: pg.Pool, stream: string): Promise<StreamPosition | null> {
-  const { rows } = await db.query<CheckpointRow>(
-    'SELECT event_offset, source_epoch, last_event_id FROM raw_data.stream_checkpoints WHERE stream_name = $1',
-    [stream],
-  );
-  const row = rows[0];
+export async function readCheckpoint(db: Kysely<WarehouseDatabase>, stream: string): Promise<StreamPosition | null> {
+  const row = await db
+    .selectFrom('raw_data.stream_checkpoints')
+    .select(['event_offset', 'source_epoch', 'last_event_id'])
+    .where('stream_name', '=', stream)
+    .executeTakeFirst();
   return row ? { offset: Number(row.event_offset), epoch: Number(row.source_epoch) || 1, lastEventId: row.last_event_id } : null;
 }
 
@@ -22,13 +16,12 @@ export async function readCheckpoint(db: pg.Pool, stream: string): Promise<Strea
  * Moves a stream's checkpoint (an operator's rewind). The event id at the new offset is left unknown,
  * so the next session does not mistake the rewind for a restarted source.
  */
-export async function rewindCheckpoint(db: pg.Pool, { stream, offset, epoch }: CheckpointRewind): Promise<StreamPosition> {
-  await db.query(
-    `INSERT INTO raw_data.stream_checkpoints (stream_name, event_offset, source_epoch, last_event_id, updated_at)
-     VALUES ($1, $2, $3, NULL, now())
-     ON CONFLICT (stream_name) DO UPDATE SET event_offset = EXCLUDED.event_offset, source_epoch = EXCLUDED.source_epoch,
-       last_event_id = NULL, updated_at = now()`,
-    [stream, offset, String(epoch)],
-  );
+export async function rewindCheckpoint(db: Kysely<WarehouseDatabase>, { stream, offset, epoch }: CheckpointRewind): Promise<StreamPosition> {
+  const position = { event_offset: String(offset), source_epoch: String(epoch), last_event_id: null };
+  await db
+    .insertInto('raw_data.stream_checkpoints')
+    .values({ stream_name: stream, ...position })
+    .onConflict((conflict) => conflict.column('stream_name').doUpdateSet({ ...position, updated_at: new Date() }))
+    .execute();
   return { offset, epoch, lastEventId: null };
 }

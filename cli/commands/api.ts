@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { loadConfig } from '../../config/env.js';
 import { eventApiOptionsSchema, startEventApi } from '../../generator-api/index.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { onStopRequest } from '../lifecycle.js';
+import { onStopRequest } from '../../lifecycle/stop-request.js';
 import { parseOption } from '../options.js';
 
 type OptionName = keyof typeof eventApiOptionsSchema.shape;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { StackConfig } from '../../config/env.js';
 import type { Client } from '@temporalio/client';
 import { readRuntimeState } from '../../stack/runtime-state.js';
-import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../workflows/messages.js';
+import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
 import { withTemporalClient } from '../with-temporal.js';
 import { formatStatus } from './status-format.js';

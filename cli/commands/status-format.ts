@@ -1,4 +1,4 @@
-import type { IngestionStatus } from '../../workflows/messages.js';
+import type { IngestionStatus } from '../../contracts/ingestion.js';
 
 const orDash = (value: number | string | null) => (value === null ? '–' : String(value));
 

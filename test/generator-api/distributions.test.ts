@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MENU_CATEGORIES,
-  parseKnownEvent,
+  knownEventSchema,
   type EventOf,
   type KnownEvent,
   type MenuCategory,
 } from '../../events/index.js';
+import { verdictOf } from '../support/verdict.js';
 import { ARRIVAL_PROFILE } from '../../generator-api/arrivals.js';
 import { hourOfDay, parseTimestamp } from '../../generator-api/clock.js';
 import { generateEvents, startEventApi, type EventApi } from '../../generator-api/index.js';
@@ -70,9 +71,9 @@ describe(`the simulation's distributions over ${EVENTS.toLocaleString('en')} eve
     await api.waitForHead(EVENTS);
     const raw = await fetchAllEvents(api.url);
     events = raw.map((element) => {
-      const parsed = parseKnownEvent(element);
-      if (!parsed.ok) throw new Error(`event failed the contract: ${parsed.reason}`);
-      return parsed.event;
+      const verdict = verdictOf(element);
+      if (verdict !== 'valid') throw new Error(`event failed the contract: ${verdict}`);
+      return knownEventSchema.parse(element);
     });
     orders = new Map();
     for (const event of events) {

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KNOWN_EVENT_TYPES, parseEnvelope, parseEventText, parseKnownEvent } from '../../events/index.js';
+import { KNOWN_EVENT_TYPES } from '../../events/index.js';
+import { verdictOf } from '../support/verdict.js';
 import { eventApiHarness, range } from './harness.js';
 import { fetchAllEvents, getJson } from './sse-client.js';
 
@@ -17,7 +18,7 @@ describe('fault injection', () => {
     const api = await start({ maxEvents: 2_000 });
     await api.waitForHead(2_000);
     expect(api.faults).toEqual({ dropEvery: 0, malformedRate: 0, invalidRate: 0, duplicateRate: 0, childrenFirstRate: 0 });
-    for (const event of api.retained()) expect(parseKnownEvent(JSON.parse(event.text)).ok).toBe(true);
+    for (const event of api.retained()) expect(verdictOf(event.text)).toBe('valid');
   });
 
   it('drops each SSE connection after N events; resuming with Last-Event-ID loses nothing', async () => {
@@ -57,8 +58,7 @@ describe('fault injection', () => {
     for (const text of raw) {
       expect(() => JSON.parse(text)).toThrow();
       expect(text).not.toMatch(/[\r\n]/);
-      const parsed = parseEventText(text);
-      expect(parsed.ok ? 'parsed' : parsed.reason).toMatch(/^malformed JSON: /);
+      expect(verdictOf(text)).toMatch(/^malformed JSON: /);
     }
     // Offsets stay gap-free around them: each object's offset is its position in the stream.
     page.forEach((element, index) => typeof element === 'object' && expect((element as { offset: number }).offset).toBe(index + 1));
@@ -75,12 +75,12 @@ describe('fault injection', () => {
     await api.waitForHead(4_000);
     const events = (await fetchAllEvents(api.url)) as Array<Record<string, unknown>>;
     const reasons = events.flatMap((event) => {
-      expect(parseEnvelope(event).ok).toBe(true);
-      const parsed = parseKnownEvent(event);
-      return parsed.ok ? [] : [parsed.reason];
+      const verdict = verdictOf(event);
+      expect(verdict).not.toMatch(/^invalid envelope/);
+      return verdict === 'valid' ? [] : [verdict];
     });
     expect(reasons.length).toBeGreaterThan(100);
-    const fields = new Set(reasons.map((reason) => /^\w+ payload\.(\w+)/.exec(reason)?.[1]));
+    const fields = new Set(reasons.map((reason) => /^invalid \w+ payload: (\w+)/.exec(reason)?.[1]));
     for (const field of ['qty', 'service_type', 'order_id', 'rating', 'unit_price', 'method']) expect(fields).toContain(field);
   });
 

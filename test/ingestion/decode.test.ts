@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeText, decodeValue } from '../../activities/ingestion/decode.js';
-import { loadProcessors } from '../../activities/processors/registry.js';
+import { loadProcessors } from '../../processors/registry.js';
 
 const processors = await loadProcessors();
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEventPlugin, loadProcessors } from '../../activities/processors/registry.js';
+import { loadEventPlugin, loadProcessors } from '../../processors/registry.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { expectedFacts, groundTruth } from '../support/ground-truth.js';
 import { expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';

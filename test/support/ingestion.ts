@@ -3,7 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type pg from 'pg';
 import { expect } from 'vitest';
 import { waitUntil } from '../../stack/wait.js';
-import { WORKFLOW_TYPES, type IngestMode, type IngestionTuning, type StreamIngestionInput } from '../../workflows/messages.js';
+import { WORKFLOW_TYPES, type IngestMode, type IngestionTuning, type StreamIngestionInput } from '../../contracts/ingestion.js';
 import type { TestWorker } from './temporal.js';
 import { expectedFacts, type GroundTruth } from './ground-truth.js';
 

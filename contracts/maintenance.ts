@@ -1,3 +1,12 @@
+/** What the maintenance workflow, its activities and its Schedule agree on. */
+export const MAINTENANCE_WORKFLOW_TYPE = 'restaurantMaintenance';
+
+export interface MaintenanceInput {
+  retentionDays: number;
+  retentionChunkRows: number;
+  retentionMaxChunks: number;
+}
+
 export type MaintenanceTask = 'health_check' | 'data_consistency' | 'raw_retention' | 'analyze';
 
 /** What each maintenance activity hands back to the workflow (the full details stay in the warehouse). */

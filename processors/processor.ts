@@ -20,7 +20,7 @@ export interface AcceptedEvent<Payload = unknown> {
  * Turns one event type into warehouse rows. The built-in processors cover the four restaurant event
  * types; a plugin module (EVENT_PROCESSORS_MODULE) can add types or replace a built-in one.
  * `apply` receives a whole batch of one type and runs inside the batch's transaction: write it with
- * set-based SQL (arrays + unnest), and make it idempotent — a batch may be applied more than once.
+ * set-based SQL (one JSON recordset, see `payloadRecords`), and make it idempotent — a batch may be applied more than once.
  */
 export interface EventProcessor<Payload = unknown> {
   readonly eventType: string;

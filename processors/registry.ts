@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { projectRoot } from '../../config/env.js';
+import { projectRoot } from '../config/env.js';
 import { ProcessorRegistry, type AnyEventProcessor } from './processor.js';
 import { RESTAURANT_PROCESSORS } from './restaurant-facts.js';
 

@@ -1,5 +1,5 @@
-import type { StreamPosition } from '../../workflows/messages.js';
-import type { AcceptedEvent } from '../processors/processor.js';
+import type { StreamPosition } from '../../contracts/ingestion.js';
+import type { AcceptedEvent } from '../../processors/processor.js';
 
 export interface Rejection {
   epoch: number;

@@ -1,0 +1,168 @@
+/**
+ * What the ingestion workflows, their activities, the clients (CLI, `up`, the tests) and the warehouse
+ * writer agree on: positions, totals, tuning and its defaults, a session's request and report, status.
+ * Neutral ground: imports nothing from Temporal, so any side may use it.
+ */
+import { z } from 'zod';
+
+export const INGEST_MODES = ['realtime', 'polling'] as const;
+export type IngestMode = (typeof INGEST_MODES)[number];
+
+export const WORKFLOW_TYPES = {
+  realtime: 'restaurantRealtimeStream',
+  polling: 'restaurantStreamIngestPolling',
+} as const satisfies Record<IngestMode, string>;
+
+/** Batch and session limits. The one set of defaults: the environment's INGEST_* settings default to these. */
+export const DEFAULT_TUNING = {
+  /** Most events written in one transaction. */
+  maxBatchEvents: 2_000,
+  /** Longest an event waits in memory before its batch is written. */
+  maxBatchWaitMs: 25,
+  /** One consume activity runs this long before handing its offset back to the workflow. */
+  sessionSeconds: 10,
+  /** Polling mode: time between polls. */
+  pollIntervalSeconds: 120,
+  /** Polling mode: events asked for per `/events` page (the source serves at most 5,000). */
+  pageSize: 5_000,
+} as const;
+
+const positiveInt = z.number().int().positive();
+
+export const ingestionTuningSchema = z.object({
+  maxBatchEvents: positiveInt,
+  maxBatchWaitMs: positiveInt,
+  sessionSeconds: positiveInt,
+  pollIntervalSeconds: positiveInt,
+  pageSize: positiveInt.max(5_000),
+});
+export type IngestionTuning = z.infer<typeof ingestionTuningSchema>;
+
+export const streamPositionSchema = z.object({
+  /** Last source offset whose batch has committed (0 = nothing yet). */
+  offset: z.number().int().min(0),
+  /** Incremented each time the source is found to have restarted (its offsets went backwards). */
+  epoch: z.number().int().positive(),
+  /** event_id at `offset`, used to recognise a restarted source; null when unknown. */
+  lastEventId: z.string().nullable(),
+});
+export type StreamPosition = z.infer<typeof streamPositionSchema>;
+
+export const ingestionTotalsSchema = z.object({
+  events: z.number(),
+  byType: z.record(z.string(), z.number()),
+  rejected: z.number(),
+  duplicatesSkipped: z.number(),
+  gapsFilled: z.number(),
+  eventsLostAtSource: z.number(),
+  sourceRestarts: z.number(),
+  batches: z.number(),
+  sessions: z.number(),
+});
+export type IngestionTotals = z.infer<typeof ingestionTotalsSchema>;
+
+export const emptyTotals = (): IngestionTotals => ({
+  events: 0,
+  byType: {},
+  rejected: 0,
+  duplicatesSkipped: 0,
+  gapsFilled: 0,
+  eventsLostAtSource: 0,
+  sourceRestarts: 0,
+  batches: 0,
+  sessions: 0,
+});
+
+export const pauseStateSchema = z.object({ reason: z.string(), since: z.string() });
+export type PauseState = z.infer<typeof pauseStateSchema>;
+
+/**
+ * A workflow's input, as typed into the Web UI's *Start Workflow* form or sent by a client. Checked
+ * when the workflow starts: a wrong input fails the workflow at once, naming the field.
+ */
+export const streamIngestionInputSchema = z.strictObject({
+  /** Stream name: the key of the checkpoint row; defaults to the workflow id. */
+  stream: z.string().min(1).optional(),
+  sourceUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL of the event source, e.g. http://127.0.0.1:8000' }),
+  /** Carried over continue-as-new; a new workflow starts from the warehouse checkpoint instead. */
+  position: streamPositionSchema.optional(),
+  /** `ingest start --from N`: move the checkpoint to N before the first session. */
+  startFrom: z.number().int().min(0).optional(),
+  paused: pauseStateSchema.nullable().optional(),
+  totals: ingestionTotalsSchema.optional(),
+  tuning: ingestionTuningSchema.partial().optional(),
+  /** Carried over continue-as-new so status stays continuous. */
+  startedAt: z.string().optional(),
+  runsSoFar: z.number().int().min(0).optional(),
+});
+export type StreamIngestionInput = z.input<typeof streamIngestionInputSchema>;
+
+export interface IngestionError {
+  message: string;
+  at: string;
+}
+
+export interface IngestionStatus {
+  workflowId: string;
+  mode: IngestMode;
+  stream: string;
+  sourceUrl: string;
+  state: 'consuming' | 'paused' | 'waiting for next poll' | 'recovering';
+  position: StreamPosition;
+  paused: PauseState | null;
+  /** Events per second over the last finished session. */
+  eventsPerSecond: number;
+  totals: IngestionTotals;
+  lag: { events: number | null; seconds: number | null; sourceHeadOffset: number | null };
+  lastBatchAt: string | null;
+  lastSessionEndedAt: string | null;
+  lastError: IngestionError | null;
+  startedAt: string;
+  /** How many workflow runs (continue-as-new) this stream has gone through. */
+  runs: number;
+  tuning: IngestionTuning;
+}
+
+export interface RewindRequest {
+  offset: number;
+  /** Source epoch to rewind into; defaults to the current one. */
+  epoch?: number;
+}
+
+export interface RewindResult {
+  previous: StreamPosition;
+  position: StreamPosition;
+}
+
+/** What a workflow asks one consume or poll session to do. Events never travel through workflow history. */
+export interface SessionRequest {
+  stream: string;
+  sourceUrl: string;
+  position: StreamPosition;
+  maxBatchEvents: number;
+  maxBatchWaitMs: number;
+  /** The session hands back its position after this long (a poll session ends earlier, once caught up). */
+  sessionSeconds: number;
+  pageSize: number;
+}
+
+export type SessionCounts = Omit<IngestionTotals, 'sessions'>;
+
+export interface SessionReport extends SessionCounts {
+  /** The last committed position. */
+  position: StreamPosition;
+  startedAt: string;
+  endedAt: string;
+  lastBatchAt: string | null;
+  /** `ts` of the newest event committed, for lag in seconds. */
+  lastEventTs: string | null;
+  sourceHeadOffset: number | null;
+  /** Polling: the last page was short, so there is nothing more to fetch now. */
+  caughtUp: boolean;
+}
+
+export interface CheckpointRewind {
+  stream: string;
+  offset: number;
+  epoch: number;
+}
