@@ -109,13 +109,10 @@ export async function measureGeneratorThroughput(options: GeneratorThroughputOpt
 /** The child side: an event API at full speed, paused and resumed by the parent between phases. */
 async function serve(): Promise<void> {
   const api = await startEventApi({ port: 0, seed: 'generator-throughput', rate: 'max', paused: true, retention: 100_000 });
-  process.on('message', async (message: ServerCommand) => {
+  process.on('message', (message: ServerCommand) => {
     if (message === 'pause') api.pause();
     if (message === 'resume') api.resume();
-    if (message === 'close') {
-      await api.close();
-      process.disconnect();
-    }
+    if (message === 'close') void api.close().then(() => process.disconnect());
   });
   process.send?.({ type: 'ready', url: api.url } satisfies ServerMessage);
 }

@@ -6,7 +6,7 @@ export async function connectTemporalClient(target: TemporalTarget): Promise<Cli
   try {
     connection = await Connection.connect({ ...connectionOptions(target), connectTimeout: 5_000 });
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${target.address} (${(error as Error).message}); is the stack running (\`npm start\`) or TEMPORAL_ADDRESS set?`);
+    throw new Error(`cannot reach Temporal at ${target.address} (${(error as Error).message}); is the stack running (\`npm start\`) or TEMPORAL_ADDRESS set?`, { cause: error });
   }
   return new Client({ connection, namespace: target.namespace });
 }

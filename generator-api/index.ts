@@ -133,7 +133,7 @@ export async function startEventApi(input: EventApiOptions = {}, log: EventApiLo
     });
   } catch (error) {
     hub.close();
-    throw new Error(`the event API cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
+    throw new Error(`the event API cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`, { cause: error });
   }
   const { port } = server.address() as AddressInfo;
   producer.start();

@@ -54,7 +54,7 @@ export class SourceLedger {
     try {
       parsed = stateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
     } catch (error) {
-      throw new Error(`${file} is not JSON (${(error as Error).message}); remove it to restart the offsets at 1`);
+      throw new Error(`${file} is not JSON (${(error as Error).message}); remove it to restart the offsets at 1`, { cause: error });
     }
     if (!parsed.success) throw new Error(`${file} is not a generator state (${z.prettifyError(parsed.error)}); remove it to restart the offsets at 1`);
     return parsed.data;

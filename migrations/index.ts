@@ -24,5 +24,5 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */
 export const warehouseMigrationProvider: MigrationProvider = {
-  getMigrations: async () => ({ ...warehouseMigrations }),
+  getMigrations: () => Promise.resolve({ ...warehouseMigrations }),
 };

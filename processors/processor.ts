@@ -44,6 +44,7 @@ export function defineProcessor<Payload>(processor: EventProcessor<Payload>): Ev
   return processor;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds processors of every payload type
 export type AnyEventProcessor = EventProcessor<any>;
 
 /** The processors in the order their types are applied within a batch (parents before children). */

@@ -39,7 +39,7 @@ export async function loadEventPlugin(pluginModule: string): Promise<EventPlugin
     const issue = parsed.error.issues[0];
     throw new Error(`EVENT_PROCESSORS_MODULE ${pluginModule}: ${issue?.path.join('.') || 'module'} ${issue?.message ?? 'is not a processor plugin'}`);
   }
-  return parsed.data as EventPlugin;
+  return parsed.data;
 }
 
 /** The built-in processors, with the plugin's (if any) added or in place of built-in ones. */

@@ -16,7 +16,7 @@ export interface EmbeddedPostgres {
   readonly adminUrl: string;
   readonly port: number;
   readonly child: SupervisedChild;
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 interface Binaries {

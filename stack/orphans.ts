@@ -24,7 +24,7 @@ export async function stopLeftover(pidFile: string, command: string, signal: Nod
   if (!commandLine.includes(command)) return;
   log(`stopping process ${pid} left running by an earlier start (${pidFile})`);
   process.kill(pid, signal);
-  await waitUntil(`left-over process ${pid} exits`, 30_000, async () => !isAlive(pid));
+  await waitUntil(`left-over process ${pid} exits`, 30_000, () => Promise.resolve(!isAlive(pid)));
 }
 
 /** The file a Temporal dev server started with `--db-filename dbFile` keeps its pid in. */

@@ -97,7 +97,7 @@ export interface DevServerOptions {
 export interface TemporalDevServer {
   readonly address: string;
   readonly child: SupervisedChild;
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 export async function startTemporalDevServer(options: DevServerOptions): Promise<TemporalDevServer> {

@@ -21,7 +21,7 @@ export interface IngestionWorkerOptions {
 export interface IngestionWorker {
   readonly worker: Worker;
   /** Ends running sessions at their next batch boundary (they report their position) and shuts down. */
-  stop(): void;
+  readonly stop: () => void;
 }
 
 /** The one worker definition, used by `restaurant-stack worker` and by the tests alike. */

@@ -44,7 +44,7 @@ export async function fetchEventsPage(sourceUrl: string, since: number, limit: n
   // Offsets are gap-free within a page, so an element that cannot say its own (a malformed event served
   // as a raw string) takes the position after its predecessor.
   let next = since + 1;
-  const events = body.events.map((value) => {
+  const events = (body.events as unknown[]).map((value) => {
     const offset = offsetOf(value) ?? next;
     next = offset + 1;
     return { offset, value };

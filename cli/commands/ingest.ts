@@ -5,11 +5,12 @@ import type { Client } from '@temporalio/client';
 import { readRuntimeState } from '../../stack/runtime-state.js';
 import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
+import type * as ControlModule from '../../clients/ingestion-control.js';
 import { withTemporalClient } from '../with-temporal.js';
 import { formatStatus } from './status-format.js';
 
 const offset = z.coerce.number().int().min(0);
-type Control = typeof import('../../clients/ingestion-control.js');
+type Control = typeof ControlModule;
 const modeOption = () => new Option('--mode <mode>', 'which workflow: realtime or polling (default: whichever is running)').choices(INGEST_MODES);
 
 /** The Temporal client, with the control functions loaded only when a command runs. */

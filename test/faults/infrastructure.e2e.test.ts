@@ -11,7 +11,7 @@ import { findFreePort } from '../../stack/ports.js';
 import { startTemporalDevServer } from '../../stack/temporal-server.js';
 import { migrateWarehouse } from '../../warehouse/migrate.js';
 import { groundTruth } from '../support/ground-truth.js';
-import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint, waitUntilSourceAhead } from '../support/ingestion.js';
 import { startTestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -46,7 +46,7 @@ describe('infrastructure faults', () => {
       const handle = await startIngestion(testWorker, 'realtime', { sourceUrl: api.url });
       await waitForCheckpoint(warehouse.pool, handle.workflowId, 1_000);
       await server.child.stop('SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await waitUntilSourceAhead(api, await committedOffset(warehouse.pool, handle.workflowId), 1_000);
       server = await startTemporalDevServer(serverOptions);
       await waitForCheckpoint(warehouse.pool, handle.workflowId, 6_000, 120_000);
       await expectWarehouseMatches(warehouse.pool, groundTruth(api));
@@ -72,8 +72,9 @@ describe('infrastructure faults', () => {
       const api = await started({ port: 0, seed: 'postgres-restart', rate: 1_000, maxEvents: 6_000 });
       const handle = await startIngestion(testWorker, 'realtime', { sourceUrl: api.url });
       await waitForCheckpoint(pool, handle.workflowId, 1_000);
+      const beforeOutage = await committedOffset(pool, handle.workflowId);
       await postgres.stop();
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await waitUntilSourceAhead(api, beforeOutage, 1_000);
       postgres = await startEmbeddedPostgres({ clusterDir, preferredPort: port, sink: () => undefined, settings: { fsync: 'off' } });
       expect(postgres.port).toBe(port);
       await waitForCheckpoint(pool, handle.workflowId, 6_000, 120_000);

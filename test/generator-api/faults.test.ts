@@ -117,7 +117,8 @@ describe('fault injection', () => {
     await reader.waitForEvents(50);
     api.pause();
     const head = api.head;
-    await sleep(200);
+    const keepAlives = reader.comments.length;
+    await reader.waitFor('keep-alives while paused', () => reader.comments.length >= keepAlives + 3);
     expect(api.head).toBe(head);
     expect((await getJson<{ paused: boolean }>(`${api.url}/health`)).body.paused).toBe(true);
   });
@@ -148,10 +149,10 @@ describe('fault injection', () => {
     });
 
     it('ignores Last-Event-ID and since, and answers /health with the contract fields only', async () => {
-      const api = await start({ legacy: true, maxEvents: 300 });
+      const api = await start({ legacy: true, maxEvents: 300, keepAliveMs: 50 });
       await api.waitForHead(300);
       const reader = await open(`${api.url}/stream?since=0`, { 'Last-Event-ID': '5' });
-      await sleep(200);
+      await reader.waitFor('keep-alives on an idle legacy stream', () => reader.comments.length >= 3);
       expect(reader.status).toBe(200);
       expect(reader.events).toEqual([]);
       expect((await getJson(`${api.url}/health`)).body).toEqual({ status: 'ok', stored: 300 });

@@ -6,7 +6,7 @@ import { projectRoot } from '../../config/env.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { IngestionStatus } from '../../contracts/ingestion.js';
-import { committedOffset, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { expectNothingCommittedWhile, stopAllIngestion, waitForCheckpoint, waitUntilPaused } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -56,9 +56,8 @@ describe('operating ingestion from the command line', () => {
 
     await stack('ingest', 'pause', '--reason', 'stock take');
     await expect.poll(async () => (await stack('ingest', 'status')).stdout, { timeout: 10_000 }).toContain('paused — stock take');
-    const paused = await committedOffset(warehouse.pool, workflowId);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(await committedOffset(warehouse.pool, workflowId)).toBe(paused);
+    await waitUntilPaused(testWorker.client.workflow.getHandle(workflowId));
+    const paused = await expectNothingCommittedWhile(warehouse.pool, workflowId, api, 300);
     await stack('ingest', 'resume');
     await waitForCheckpoint(warehouse.pool, workflowId, paused + 1);
 

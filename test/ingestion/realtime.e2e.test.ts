@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { pauseSignal, resumeSignal, statusQuery } from '../../workflows/messages.js';
 import { groundTruth } from '../support/ground-truth.js';
-import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { expectNothingCommittedWhile, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint, waitUntilPaused } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
@@ -45,11 +45,8 @@ describe('realtime ingestion (SSE → Temporal → PostgreSQL)', () => {
     await waitForCheckpoint(warehouse.pool, handle.workflowId, 200);
 
     await handle.signal(pauseSignal, { reason: 'test pause' });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const atPause = await committedOffset(warehouse.pool, handle.workflowId);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    expect(await committedOffset(warehouse.pool, handle.workflowId)).toBe(atPause);
-    expect(api.head).toBeGreaterThan(atPause);
+    await waitUntilPaused(handle);
+    const atPause = await expectNothingCommittedWhile(warehouse.pool, handle.workflowId, api, 500);
     const paused = await handle.query(statusQuery);
     expect(paused.paused?.reason).toBe('test pause');
     expect(paused.position.offset).toBe(atPause);

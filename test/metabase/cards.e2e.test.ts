@@ -38,7 +38,7 @@ const cards = cardsOf(RESTAURANT_DASHBOARDS);
 const columnsNamedBySettings = (card: CardDefinition) =>
   COLUMN_SETTING_KEYS.flatMap((key) => {
     const value = card.visualizationSettings[key];
-    return value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+    return value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((item) => String(item as string));
   });
 
 describe('the dashboard definitions', () => {

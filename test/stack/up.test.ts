@@ -96,7 +96,7 @@ describe('restaurant-stack up', () => {
     for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(true);
   });
 
-  it('a later start recovers from an \`up\` that was killed outright', async () => {
+  it('a later start recovers from an `up` that was killed outright', async () => {
     const ports = {
       API_PORT: await findFreePort(18100),
       TEMPORAL_PORT: await findFreePort(17300),

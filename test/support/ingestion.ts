@@ -72,3 +72,28 @@ export async function expectWarehouseMatches(db: pg.Pool, truth: GroundTruth): P
     staged: Number(actual.staged),
   }).toEqual(expected);
 }
+
+/**
+ * A pause has taken effect: the workflow says paused and no session activity is pending any more, so
+ * nothing can commit until it is resumed.
+ */
+export async function waitUntilPaused(handle: WorkflowHandle, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(`${handle.workflowId} is paused with no session running`, timeoutMs, async () => {
+    const description = await handle.describe();
+    const status = await handle.query<{ paused: unknown }>('status');
+    return status.paused !== null && (description.raw.pendingActivities?.length ?? 0) === 0;
+  });
+}
+
+/** While paused, the source moves `events` past the committed offset and nothing more is committed. */
+export async function expectNothingCommittedWhile(db: pg.Pool, stream: string, source: { readonly head: number }, events: number): Promise<number> {
+  const atPause = await committedOffset(db, stream);
+  await waitUntilSourceAhead(source, atPause, events);
+  expect(await committedOffset(db, stream)).toBe(atPause);
+  return atPause;
+}
+
+/** An outage lasts until the source has run `events` past what was committed: a backlog to catch up on. */
+export async function waitUntilSourceAhead(source: { readonly head: number }, committed: number, events: number): Promise<void> {
+  await waitUntil(`the source runs ${events} events past offset ${committed}`, 60_000, () => Promise.resolve(source.head >= committed + events));
+}

@@ -38,7 +38,7 @@ describe('warehouse roles', () => {
   afterAll(async () => database?.drop());
 
   /** Runs `statement` as `role` inside a transaction that is rolled back; the SQLSTATE on failure. */
-  async function attempt(role: string, statement: string): Promise<'ok' | string> {
+  async function attempt(role: string, statement: string): Promise<string> {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
