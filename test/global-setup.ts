@@ -17,11 +17,38 @@ declare module 'vitest' {
   }
 }
 
+interface SharedServices {
+  postgresAdminUrl: string;
+  temporalAddress: string;
+  temporalCli: string;
+  stop: () => Promise<void>;
+}
+
+/** The unit and e2e projects each call the global setup: they share one set of servers, stopped by the last. */
+const registry = globalThis as typeof globalThis & { restaurantTestServices?: { users: number; services: Promise<SharedServices> } };
+
 /**
  * One PostgreSQL and one Temporal dev server for the whole run. TEST_DATABASE_URL (or DATABASE_URL)
  * names an existing server; otherwise an embedded one is started with fsync off.
  */
 export default async function setup(project: TestProject) {
+  registry.restaurantTestServices ??= { users: 0, services: startServices() };
+  const shared = registry.restaurantTestServices;
+  shared.users += 1;
+  const services = await shared.services;
+  project.provide('postgresAdminUrl', services.postgresAdminUrl);
+  project.provide('temporalAddress', services.temporalAddress);
+  project.provide('temporalCli', services.temporalCli);
+
+  return async () => {
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    registry.restaurantTestServices = undefined;
+    await services.stop();
+  };
+}
+
+async function startServices(): Promise<SharedServices> {
   const config = loadConfig();
   // One folder per run: several runs (developers, CI) may share a checkout at the same time.
   const runsDir = path.join(config.DATA_DIR, 'test-runs');
@@ -66,12 +93,13 @@ export default async function setup(project: TestProject) {
   // Built once here; every test worker then reads the cached bundle.
   await loadWorkflowBundle(config.DATA_DIR);
 
-  project.provide('postgresAdminUrl', postgresAdminUrl);
-  project.provide('temporalAddress', temporal.address);
-  project.provide('temporalCli', temporalCli);
-
-  return async () => {
-    for (const stop of stops.reverse()) await stop();
-    rmSync(runDir, { recursive: true, force: true });
+  return {
+    postgresAdminUrl,
+    temporalAddress: temporal.address,
+    temporalCli,
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+      rmSync(runDir, { recursive: true, force: true });
+    },
   };
 }

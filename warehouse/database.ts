@@ -2,33 +2,52 @@ import pg from 'pg';
 import { databaseOf, databaseUrl } from './connect.js';
 import { errorMessage, pgErrorCode } from './pg-errors.js';
 
+/** The server's maintenance database: a URL naming it names the server, not a warehouse. */
+const MAINTENANCE_DATABASE = 'postgres';
+
 /**
- * The connection string to migrate and use: `databaseName` on the server of `serverUrl`, created when
- * it is missing and the connecting role may create databases; otherwise the database the URL names
- * (a managed Postgres often hands out exactly one database), with a log line saying so.
+ * The warehouse database a connection string names: its database, as every PostgreSQL tool reads it;
+ * undefined when it names none or the maintenance database `postgres` (it then names only the server).
+ */
+function namedDatabase(connectionString: string): string | undefined {
+  const path = decodeURIComponent(new URL(connectionString).pathname.replace(/^\//, ''));
+  return path && path !== MAINTENANCE_DATABASE ? path : undefined;
+}
+
+/** The warehouse database: the one the connection string names, else `fallbackName` (WAREHOUSE_DATABASE). */
+export function warehouseDatabaseName(connectionString: string, fallbackName: string): string {
+  return namedDatabase(connectionString) ?? fallbackName;
+}
+
+/**
+ * The connection string to migrate and use: the warehouse database on the server of `serverUrl`
+ * (see `warehouseDatabaseName`), created when it is missing and the connecting role may create
+ * databases. A URL that names a missing database the role may not create is an error; a URL that
+ * names no warehouse falls back to the database it connects to, with a log line saying so (a managed
+ * Postgres often hands out exactly one database).
  */
 export async function ensureWarehouseDatabase(
   serverUrl: string,
-  databaseName: string,
+  fallbackName: string,
   log: (line: string) => void = () => undefined,
 ): Promise<string> {
+  const named = namedDatabase(serverUrl) !== undefined;
+  const databaseName = warehouseDatabaseName(serverUrl, fallbackName);
   const target = databaseUrl(serverUrl, databaseName);
-  const given = databaseOf(serverUrl);
-  if (given === databaseName) return serverUrl;
+  if (await reachable(target)) return target;
 
-  const client = new pg.Client({ connectionString: serverUrl });
+  const maintenanceUrl = databaseUrl(serverUrl, named ? MAINTENANCE_DATABASE : databaseOf(serverUrl));
+  const client = new pg.Client({ connectionString: maintenanceUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ exists: boolean; may_create: boolean; me: string }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists,
-              (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS may_create,
-              current_user AS me`,
-      [databaseName],
+    const { rows } = await client.query<{ may_create: boolean; me: string }>(
+      'SELECT (SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user) AS may_create, current_user AS me',
     );
     const state = rows[0];
-    if (state?.exists) return target;
     if (!state?.may_create) {
-      log(`database: ${state?.me ?? 'the connecting role'} may not create database ${databaseName}; using database ${given} from the URL instead`);
+      const who = state?.me ?? 'the connecting role';
+      if (named) throw new Error(`database ${databaseName} (named by the connection string) does not exist, and ${who} may not create it: create it, or give ${who} CREATEDB`);
+      log(`database: ${who} may not create database ${databaseName}; using database ${databaseOf(serverUrl)} from the URL instead`);
       return serverUrl;
     }
     try {
@@ -43,5 +62,19 @@ export async function ensureWarehouseDatabase(
     return target;
   } finally {
     await client.end();
+  }
+}
+
+/** Whether the database exists (3D000: it does not); any other failure to connect is the caller's to see. */
+async function reachable(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    if (pgErrorCode(error) === '3D000') return false;
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type StackConfig } from '../../config/env.js';
 import { storedRolePasswords } from '../../stack/role-passwords.js';
 import { readRuntimeState } from '../../stack/runtime-state.js';
 import { databaseOf, databaseUrl } from '../../warehouse/connect.js';
+import { warehouseDatabaseName } from '../../warehouse/database.js';
 import { parseOption } from '../options.js';
 
 interface MetabaseFlags {
@@ -48,7 +49,7 @@ function required(flag: string, variable: string, value: string | undefined): st
 /** The warehouse the rest of the stack uses: DATABASE_URL's server, the running stack's, or the embedded default. */
 function stackWarehouse(config: StackConfig): { host: string; port: number; database: string } {
   const running = config.DATABASE_URL ? undefined : readRuntimeState(config.DATA_DIR);
-  const url = running?.databaseUrl ?? (config.DATABASE_URL ? databaseUrl(config.DATABASE_URL, config.WAREHOUSE_DATABASE) : undefined);
+  const url = running?.databaseUrl ?? (config.DATABASE_URL ? databaseUrl(config.DATABASE_URL, warehouseDatabaseName(config.DATABASE_URL, config.WAREHOUSE_DATABASE)) : undefined);
   if (!url) return { host: '127.0.0.1', port: config.EMBEDDED_POSTGRES_PORT, database: config.WAREHOUSE_DATABASE };
   const parsed = new URL(url);
   return { host: parsed.hostname, port: Number(parsed.port || POSTGRES_PORT), database: databaseOf(url) };

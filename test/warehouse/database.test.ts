@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { databaseOf, databaseUrl } from '../../warehouse/connect.js';
+import { warehouseDatabaseName } from '../../warehouse/database.js';
 import { ensureWarehouseDatabase } from '../../warehouse/migrate.js';
 import { roleConnectionString } from '../../warehouse/roles.js';
 
@@ -21,13 +22,14 @@ describe('ensureWarehouseDatabase', () => {
   const limitedRole = `wh_limited_${suffix}`;
   const limitedPassword = randomBytes(12).toString('hex');
   const limitedHome = `wh_limited_home_${suffix}`;
+  const namedWarehouse = `named_${suffix}`;
 
   beforeAll(async () => {
     await adminQuery(`CREATE ROLE ${limitedRole} LOGIN PASSWORD '${limitedPassword}' NOCREATEDB`);
     await adminQuery(`CREATE DATABASE ${limitedHome} OWNER ${limitedRole}`);
   });
   afterAll(async () => {
-    for (const name of [warehouseName, limitedHome]) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    for (const name of [warehouseName, limitedHome, namedWarehouse]) await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await adminQuery(`DROP ROLE IF EXISTS ${limitedRole}`);
   });
 
@@ -43,15 +45,29 @@ describe('ensureWarehouseDatabase', () => {
     expect(await ensureWarehouseDatabase(adminUrl, warehouseName)).toBe(databaseUrl(adminUrl, warehouseName));
   });
 
-  it('falls back to the database in the URL, saying so, when the role may not create databases', async () => {
-    const limitedUrl = roleConnectionString(databaseUrl(inject('postgresAdminUrl'), limitedHome), limitedRole, limitedPassword);
+  it('takes the database a URL names as the warehouse, creating it when the role may', async () => {
+    const namedUrl = databaseUrl(inject('postgresAdminUrl'), namedWarehouse);
     const lines: string[] = [];
-    const url = await ensureWarehouseDatabase(limitedUrl, `absent_${suffix}`, (line) => lines.push(line));
+    expect(await ensureWarehouseDatabase(namedUrl, 'restaurant_analytics', (line) => lines.push(line))).toBe(namedUrl);
+    expect(lines).toEqual([`database: created ${namedWarehouse}`]);
+    expect(warehouseDatabaseName(namedUrl, 'restaurant_analytics')).toBe(namedWarehouse);
+    // The maintenance database names only the server.
+    expect(warehouseDatabaseName(databaseUrl(namedUrl, 'postgres'), 'restaurant_analytics')).toBe('restaurant_analytics');
+  });
 
-    expect(url).toBe(limitedUrl);
-    expect(lines).toEqual([`database: ${limitedRole} may not create database absent_${suffix}; using database ${limitedHome} from the URL instead`]);
-    // An existing warehouse database is used even without CREATEDB.
-    expect(await ensureWarehouseDatabase(limitedUrl, warehouseName)).toBe(databaseUrl(limitedUrl, warehouseName));
+  it('a role that may not create databases: a named database it lacks is an error; an existing one is used', async () => {
+    const limitedUrl = roleConnectionString(databaseUrl(inject('postgresAdminUrl'), limitedHome), limitedRole, limitedPassword);
+    expect(await ensureWarehouseDatabase(limitedUrl, `absent_${suffix}`)).toBe(limitedUrl);
+    await expect(ensureWarehouseDatabase(databaseUrl(limitedUrl, `absent_${suffix}`), 'restaurant_analytics')).rejects.toThrow(
+      `database absent_${suffix} (named by the connection string) does not exist, and ${limitedRole} may not create it: create it, or give ${limitedRole} CREATEDB`,
+    );
+  });
+
+  it('falls back to the database the URL connects to, saying so, when it names no warehouse and the role may not create one', async () => {
+    const limitedUrl = roleConnectionString(databaseUrl(inject('postgresAdminUrl'), 'postgres'), limitedRole, limitedPassword);
+    const lines: string[] = [];
+    expect(await ensureWarehouseDatabase(limitedUrl, `absent_${suffix}`, (line) => lines.push(line))).toBe(limitedUrl);
+    expect(lines).toEqual([`database: ${limitedRole} may not create database absent_${suffix}; using database postgres from the URL instead`]);
   });
 });
 
