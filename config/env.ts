@@ -6,7 +6,11 @@ import { DEFAULT_TUNING } from '../contracts/ingestion.js';
 import { describeIssues } from '../events/issues.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const configDir = path.dirname(fileURLToPath(import.meta.url));
+/** The checkout (or installed package): one level up from config/, two from the compiled dist/config/. */
+export const projectRoot = path.resolve(configDir, path.basename(path.dirname(configDir)) === 'dist' ? '../..' : '..');
+/** Whether this process runs the compiled code of `npm run build` rather than the TypeScript sources. */
+export const runsCompiled = path.basename(path.dirname(configDir)) === 'dist';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();

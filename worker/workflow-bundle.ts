@@ -2,10 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { projectRoot } from '../config/env.js';
+import { projectRoot, runsCompiled } from '../config/env.js';
 
-const workflowsDir = path.join(projectRoot, 'workflows');
+const workflowsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows');
+
+/** Where `npm run build` puts the bundle of the compiled workflows: dist/workflow-bundle.js. */
+export const PREBUILT_BUNDLE = path.join(projectRoot, 'dist', 'workflow-bundle.js');
 
 function sourceFingerprint(): string {
   const hash = createHash('sha256');
@@ -15,21 +19,31 @@ function sourceFingerprint(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Bundles the workflow code next to this module (sources, or compiled under dist/) with webpack. */
+export async function bundleWorkflows(log?: (line: string) => void): Promise<{ code: string }> {
+  const quiet = (level: string) => (message: string) => log?.(`bundler ${level}: ${message}`);
+  const silent = () => undefined;
+  return bundleWorkflowCode({
+    workflowsPath: path.join(workflowsDir, runsCompiled ? 'index.js' : 'index.ts'),
+    logger: { log: silent, trace: silent, debug: silent, info: silent, warn: quiet('warning'), error: quiet('error') },
+  });
+}
+
 /**
- * The workflow bundle, built once per change of the workflow sources and cached under the data
- * folder: a restarted worker is polling in about a second instead of re-running webpack.
+ * The workflow bundle. Compiled code uses the one `npm run build` made (no webpack at start-up); from
+ * the sources it is built once per change of the workflow code and cached under the data folder, so a
+ * restarted worker is polling in about a second instead of re-running webpack.
  */
 export async function loadWorkflowBundle(dataDir: string, log?: (line: string) => void): Promise<{ code: string }> {
+  if (runsCompiled) {
+    if (!existsSync(PREBUILT_BUNDLE)) throw new Error(`${PREBUILT_BUNDLE} is missing: run \`npm run build\``);
+    return { code: readFileSync(PREBUILT_BUNDLE, 'utf8') };
+  }
   const cacheDir = path.join(dataDir, 'workflow-bundles');
   const file = path.join(cacheDir, `${sourceFingerprint()}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
   log?.('bundling workflow code (cached for later starts)');
-  const quiet = (level: string) => (message: string) => log?.(`bundler ${level}: ${message}`);
-  const silent = () => undefined;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(workflowsDir, 'index.ts'),
-    logger: { log: silent, trace: silent, debug: silent, info: silent, warn: quiet('warning'), error: quiet('error') },
-  });
+  const { code } = await bundleWorkflows(log);
   mkdirSync(cacheDir, { recursive: true });
   const partial = `${file}.${process.pid}.tmp`;
   writeFileSync(partial, code);
