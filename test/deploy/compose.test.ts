@@ -6,16 +6,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { projectRoot } from '../../config/env.js';
+import { requireSystemTool } from '../support/system-tools.js';
 
 /*
  * docker-compose.yml checked by a compose validator, without a Docker engine: `docker-compose config`
  * resolves variables, anchors and defaults and validates the result against the compose schema. The
- * validator is Debian's package `docker-compose`; when it is missing and this runs as root with apt-get,
- * the setup installs it, otherwise the file fails and says how to install it.
+ * validator is Debian's package `docker-compose`, installed by .ci/provision.
  */
 
 const COMPOSE_FILE = path.join(projectRoot, 'docker-compose.yml');
-const PACKAGE = 'docker-compose';
 const run = promisify(execFile);
 
 const REQUIRED_VARIABLES = [
@@ -29,27 +28,14 @@ const REQUIRED_VARIABLES = [
   'MB_ADMIN_PASSWORD',
   'PGADMIN_DEFAULT_EMAIL',
   'PGADMIN_DEFAULT_PASSWORD',
+  'GRAFANA_ADMIN_PASSWORD',
 ];
 /** A distinct value per variable, so the resolved file shows where each one went. */
 const completeEnvironment = Object.fromEntries(REQUIRED_VARIABLES.map((name) => [name, name.endsWith('EMAIL') ? `${name.toLowerCase()}@restaurant.example` : `secret-${name.toLowerCase()}`]));
 
-const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api', 'metabase', 'pgadmin'];
-const ONE_SHOT = ['migrate', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
+const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api', 'metabase', 'pgadmin', 'prometheus', 'grafana'];
+const ONE_SHOT = ['temporal-schema', 'temporal-namespace', 'migrate', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
 const BUILT_HERE = ['migrate', 'worker', 'api', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
-
-const hasBinary = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-
-function provisionValidator(): void {
-  if (hasBinary('docker-compose')) return;
-  const why = `docker-compose.yml is validated with \`docker-compose config\`, from the Debian package "${PACKAGE}" (apt-get install ${PACKAGE})`;
-  if (process.getuid?.() !== 0 || !hasBinary('apt-get')) throw new Error(`${why}: it is not installed, and this process cannot install it (not root, or no apt-get)`);
-  console.log(`[compose test] installing the Debian package ${PACKAGE} to validate docker-compose.yml`);
-  const apt = (args: string[]) =>
-    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8' });
-  apt(['update']);
-  const install = apt(['install', '-y', '--no-install-recommends', PACKAGE]);
-  if (install.status !== 0 || !hasBinary('docker-compose')) throw new Error(`${why}: installing it failed: ${install.stderr.trim().split('\n').slice(-3).join(' ')}`);
-}
 
 const resolvedSchema = z.object({
   services: z.record(
@@ -77,7 +63,7 @@ describe('docker-compose.yml', () => {
   let majorVersion: number;
 
   beforeAll(async () => {
-    provisionValidator();
+    requireSystemTool('docker-compose', 'docker-compose');
     majorVersion = Number((await run('docker-compose', ['version', '--short'])).stdout.trim().split('.')[0]);
     workDir = mkdtempSync(path.join(tmpdir(), 'compose-test-'));
   });
@@ -124,6 +110,29 @@ describe('docker-compose.yml', () => {
       expect(resolved.services.temporal?.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
     });
 
+    it('runs the Temporal server image (not the deprecated auto-setup) after its schema job, and registers the namespace after it', () => {
+      expect(resolved.services.temporal?.image).toMatch(/^temporalio\/server:/);
+      expect(resolved.services['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
+      expect(resolved.services.temporal?.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+      expect(resolved.services['temporal-namespace']?.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
+      expect(resolved.services['temporal-schema']?.environment?.POSTGRES_USER).toBe('temporal');
+    });
+
+    it('registers the warehouse in pgAdmin under WAREHOUSE_DATABASE', async () => {
+      const result = await composeConfig({ ...completeEnvironment, WAREHOUSE_DATABASE: 'bistro_warehouse' }, 'warehouse-name');
+      const named = resolvedSchema.parse(await asJson(result.stdout));
+      const environment = named.services.pgadmin?.environment ?? {};
+      expect(environment.WAREHOUSE_DATABASE).toBe('bistro_warehouse');
+      const serversJson = (database: string) =>
+        spawnSync('sh', [path.join(projectRoot, 'deploy/pgadmin/servers-json.sh')], { env: { PATH: process.env.PATH, WAREHOUSE_DATABASE: database }, encoding: 'utf8' });
+      const written = serversJson(environment.WAREHOUSE_DATABASE ?? '');
+      expect(written.status, written.stderr).toBe(0);
+      expect(JSON.parse(written.stdout)).toMatchObject({ Servers: { 1: { Host: 'postgres', MaintenanceDB: 'bistro_warehouse' } } });
+      const refused = serversJson('bistro"; drop');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('WAREHOUSE_DATABASE must be letters, digits and _');
+    });
+
     it('builds the worker, the event API and the one-shot commands from the Dockerfile here', () => {
       expect(existsSync(path.join(projectRoot, 'Dockerfile'))).toBe(true);
       for (const name of BUILT_HERE) expect(resolved.services[name]?.build?.context, name).toBe(projectRoot);
@@ -138,10 +147,10 @@ describe('docker-compose.yml', () => {
       for (const name of ONE_SHOT) expect(['no', 'on-failure'], name).toContain(resolved.services[name]?.restart);
     });
 
-    it('starts the worker after the migrations have completed and Temporal is healthy', () => {
+    it('starts the worker after the migrations have completed and its Temporal namespace exists', () => {
       expect(resolved.services.worker?.depends_on).toEqual({
         migrate: { condition: 'service_completed_successfully' },
-        temporal: { condition: 'service_healthy' },
+        'temporal-namespace': { condition: 'service_completed_successfully' },
       });
       expect(resolved.services.migrate?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     });
