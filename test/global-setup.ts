@@ -7,6 +7,7 @@ import { removeFinishedRuns } from '../stack/orphans.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../stack/temporal-server.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
+import { resolveTemporalServerTools, type TemporalServerTools } from './support/temporal-server-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +15,8 @@ declare module 'vitest' {
     postgresAdminUrl: string;
     temporalAddress: string;
     temporalCli: string;
+    /** The Temporal server and temporal-sql-tool built from Go, for the compose topology test. */
+    temporalServerTools: TemporalServerTools;
   }
 }
 
@@ -47,11 +50,12 @@ export default async function setup(project: TestProject) {
     postgresAdminUrl = postgres.adminUrl;
   }
 
-  const temporalCli = await resolveTemporalCli({
-    explicit: config.TEMPORAL_CLI,
-    toolsDir: config.TOOLS_DIR,
-    sink: (line) => console.log(`[global-setup] ${line}`),
-  });
+  const setupSink = (line: string) => console.log(`[global-setup] ${line}`);
+  // Built with Go once, cached in TOOLS_DIR: cold, the CLI takes ~4 min and the server ~4 min more.
+  const [temporalCli, temporalServerTools] = await Promise.all([
+    resolveTemporalCli({ explicit: config.TEMPORAL_CLI, toolsDir: config.TOOLS_DIR, sink: setupSink }),
+    resolveTemporalServerTools(config.TOOLS_DIR, setupSink),
+  ]);
   const temporal = await startTemporalDevServer({
     cli: temporalCli,
     port: await findFreePort(),
@@ -69,6 +73,7 @@ export default async function setup(project: TestProject) {
   project.provide('postgresAdminUrl', postgresAdminUrl);
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalCli', temporalCli);
+  project.provide('temporalServerTools', temporalServerTools);
 
   return async () => {
     for (const stop of stops.reverse()) await stop();

@@ -1,21 +1,19 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { projectRoot } from '../../config/env.js';
-import { requireSystemTool } from '../support/system-tools.js';
+import {
+  COMPOSE_FILE,
+  composeConfig as composeConfigWithFile,
+  composeMajorVersion,
+  parseResolvedCompose,
+  volumeSource,
+  type ResolvedCompose,
+} from '../support/compose.js';
 
-/*
- * docker-compose.yml checked by a compose validator, without a Docker engine: `docker-compose config`
- * resolves variables, anchors and defaults and validates the result against the compose schema. The
- * validator is Debian's package `docker-compose`, installed by .ci/provision.
- */
-
-const COMPOSE_FILE = path.join(projectRoot, 'docker-compose.yml');
-const run = promisify(execFile);
+/* docker-compose.yml checked by `docker-compose config` (test/support/compose.ts), without a Docker engine. */
 
 const REQUIRED_VARIABLES = [
   'POSTGRES_SUPERUSER_PASSWORD',
@@ -37,62 +35,20 @@ const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api', 'm
 const ONE_SHOT = ['temporal-schema', 'temporal-namespace', 'migrate', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
 const BUILT_HERE = ['migrate', 'worker', 'api', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
 
-const resolvedSchema = z.object({
-  services: z.record(
-    z.string(),
-    z.object({
-      image: z.string().optional(),
-      build: z.object({ context: z.string(), dockerfile: z.string().optional() }).optional(),
-      restart: z.string().optional(),
-      healthcheck: z.object({ test: z.union([z.string(), z.array(z.string())]) }).optional(),
-      depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
-      // Compose v1 keeps numbers as the YAML gave them; v2 prints strings.
-      environment: z.record(z.string(), z.union([z.string(), z.number()]).transform(String).nullable()).optional(),
-      // Compose v1 prints short syntax ("source:target:mode"), v2 long syntax.
-      volumes: z.array(z.union([z.string(), z.object({ type: z.string(), source: z.string().optional(), target: z.string() })])).optional(),
-    }),
-  ),
-  volumes: z.record(z.string(), z.unknown()).optional(),
-});
-type ResolvedCompose = z.infer<typeof resolvedSchema>;
-
-const volumeSource = (volume: string | { source?: string }) => (typeof volume === 'string' ? volume.split(':')[0] : volume.source) ?? '';
-
 describe('docker-compose.yml', () => {
   let workDir: string;
   let majorVersion: number;
 
   beforeAll(async () => {
-    requireSystemTool('docker-compose', 'docker-compose');
-    majorVersion = Number((await run('docker-compose', ['version', '--short'])).stdout.trim().split('.')[0]);
+    majorVersion = await composeMajorVersion();
     workDir = mkdtempSync(path.join(tmpdir(), 'compose-test-'));
   });
   afterAll(() => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  /** `docker-compose config` with exactly these variables: no shell environment and no .env of the checkout. */
-  async function composeConfig(variables: Record<string, string>, label: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const envFile = path.join(workDir, `${label}.env`);
-    writeFileSync(envFile, Object.entries(variables).map(([name, value]) => `${name}=${value}\n`).join(''));
-    const args = ['--project-directory', projectRoot, '--file', COMPOSE_FILE, '--env-file', envFile, 'config', ...(majorVersion >= 2 ? ['--format', 'json'] : [])];
-    try {
-      const { stdout, stderr } = await run('docker-compose', args, { env: { PATH: process.env.PATH ?? '' }, maxBuffer: 16 * 1024 * 1024 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
-  }
-
-  /** Compose v1 prints YAML only; its own dependency python3-yaml turns it into JSON. */
-  async function asJson(output: string): Promise<unknown> {
-    if (majorVersion >= 2) return JSON.parse(output);
-    const python = 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)';
-    const converted = spawnSync('python3', ['-c', python], { input: output, encoding: 'utf8' });
-    if (converted.status !== 0) throw new Error(`could not read the resolved compose file: ${converted.stderr}`);
-    return JSON.parse(converted.stdout);
-  }
+  const composeConfig = (variables: Record<string, string>, label: string) => composeConfigWithFile(variables, path.join(workDir, `${label}.env`), majorVersion);
+  const asJson = (output: string) => parseResolvedCompose(output, majorVersion);
 
   describe('resolved with every required variable', () => {
     let resolved: ResolvedCompose;
@@ -101,7 +57,7 @@ describe('docker-compose.yml', () => {
       const result = await composeConfig(completeEnvironment, 'complete');
       expect(result.stderr).not.toMatch(/error|invalid/i);
       expect(result.code).toBe(0);
-      resolved = resolvedSchema.parse(await asJson(result.stdout));
+      resolved = asJson(result.stdout);
     });
 
     it('has the stack’s services, PostgreSQL 15 and Temporal on PostgreSQL', () => {
@@ -120,7 +76,7 @@ describe('docker-compose.yml', () => {
 
     it('registers the warehouse in pgAdmin under WAREHOUSE_DATABASE', async () => {
       const result = await composeConfig({ ...completeEnvironment, WAREHOUSE_DATABASE: 'bistro_warehouse' }, 'warehouse-name');
-      const named = resolvedSchema.parse(await asJson(result.stdout));
+      const named = asJson(result.stdout);
       const environment = named.services.pgadmin?.environment ?? {};
       expect(environment.WAREHOUSE_DATABASE).toBe('bistro_warehouse');
       const serversJson = (database: string) =>
