@@ -64,13 +64,17 @@ export async function composeConfig(variables: Record<string, string>, envFile: 
   }
 }
 
-/** The resolved file as data. Compose v1 prints YAML only; its own dependency python3-yaml turns it into JSON. */
-export function parseResolvedCompose(output: string, majorVersion: number): ResolvedCompose {
-  if (majorVersion >= 2) return resolvedComposeSchema.parse(JSON.parse(output));
+/** YAML as data, read by python3-yaml (a dependency of Debian's docker-compose, so present wherever compose is). */
+export function parseYaml(text: string, what: string): unknown {
   const python = 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)';
-  const converted = spawnSync('python3', ['-c', python], { input: output, encoding: 'utf8' });
-  if (converted.status !== 0) throw new Error(`could not read the resolved compose file: ${converted.stderr}`);
-  return resolvedComposeSchema.parse(JSON.parse(converted.stdout));
+  const converted = spawnSync('python3', ['-c', python], { input: text, encoding: 'utf8' });
+  if (converted.status !== 0) throw new Error(`could not read ${what}: ${converted.stderr}`);
+  return JSON.parse(converted.stdout);
+}
+
+/** The resolved file as data. Compose v1 prints YAML only. */
+export function parseResolvedCompose(output: string, majorVersion: number): ResolvedCompose {
+  return resolvedComposeSchema.parse(majorVersion >= 2 ? JSON.parse(output) : parseYaml(output, 'the resolved compose file'));
 }
 
 /** docker-compose.yml resolved with these variables, or an error with compose's own message. */
