@@ -13,6 +13,7 @@ import { waitUntil } from '../../stack/wait.js';
 import { resolveCompose, volumeSource, volumeTarget, type ComposeService, type ResolvedCompose } from '../support/compose.js';
 import { metricNames, monitoringExpressions } from '../support/monitoring.js';
 import { parsePrometheus, total } from '../support/prometheus.js';
+import { requireSystemTool } from '../support/system-tools.js';
 
 /*
  * docker-compose.yml's topology without Docker: every service that matters for ingestion, run on this
@@ -137,8 +138,15 @@ describe('the docker-compose topology, run without Docker', () => {
     }
   };
 
-  beforeAll(async () => {
+  const serverTools = () => {
     const tools = inject('temporalServerTools');
+    if ('unavailable' in tools) throw new Error(`the Temporal server and temporal-sql-tool could not be built: ${tools.unavailable}`);
+    return tools;
+  };
+
+  beforeAll(async () => {
+    requireSystemTool('psql', 'postgresql-client');
+    const tools = serverTools();
     workDir = mkdtempSync(path.join(tmpdir(), 'compose-topology-'));
     // The embedded PostgreSQL runs as the postgres system user when the tests run as root.
     chmodSync(workDir, 0o755);
@@ -248,7 +256,7 @@ describe('the docker-compose topology, run without Docker', () => {
     } finally {
       await admin.end();
     }
-    const tools = inject('temporalServerTools');
+    const tools = serverTools();
     const [shell, script] = service('temporal-schema').entrypoint as string[];
     const again = await oneShot('temporal-schema (again)', shell!, [hostPath('temporal-schema', script!)], environmentOf('temporal-schema', { PATH: `${tools.binDir}:${process.env.PATH}`, SCHEMA_DIR: tools.postgresSchemaDir }));
     expect(again).toContain('database temporal_visibility is at the newest visibility schema');
