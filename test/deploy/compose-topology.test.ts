@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../stack/embedd
 import { findFreePort } from '../../stack/ports.js';
 import { waitUntil } from '../../stack/wait.js';
 import { resolveCompose, volumeSource, volumeTarget, type ComposeService, type ResolvedCompose } from '../support/compose.js';
-import { metricNames, monitoringExpressions } from '../support/monitoring.js';
+import { labelNames, metricNames, monitoringExpressions } from '../support/monitoring.js';
 import { parsePrometheus, total } from '../support/prometheus.js';
 import { requireSystemTool } from '../support/system-tools.js';
 
@@ -310,9 +310,20 @@ describe('the docker-compose topology, run without Docker', () => {
       .toBeGreaterThan(0);
     const metrics = await scrape(ports.metrics);
     expect(total(metrics, 'restaurant_ingest_events_total')).toBeGreaterThan(50);
-    const exported = new Set([...metrics.keys(), ...(await scrape(ports.api)).keys()].map((key) => key.replace(/\{.*$/, '')));
+    // Each exported metric with the labels it carries.
+    const exported = new Map<string, Set<string>>();
+    for (const key of [...metrics.keys(), ...(await scrape(ports.api)).keys()]) {
+      const [, name, labels = ''] = /^([^{]+)(?:\{(.*)\})?$/.exec(key)!;
+      const known = exported.get(name!) ?? new Set<string>();
+      for (const [, label] of labels.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) known.add(label!);
+      exported.set(name!, known);
+    }
     for (const { at, expr } of monitoringExpressions()) {
-      for (const name of metricNames(expr)) expect(exported.has(name) || NOT_EXPORTED_UNTIL_FIRST_INCREMENT.includes(name) || name === 'up', `${at} reads ${name}`).toBe(true);
+      const names = metricNames(expr);
+      for (const name of names) expect(exported.has(name) || NOT_EXPORTED_UNTIL_FIRST_INCREMENT.includes(name) || name === 'up', `${at} reads ${name}`).toBe(true);
+      const present = names.filter((name) => exported.has(name));
+      if (present.length === 0) continue;
+      for (const label of labelNames(expr)) expect(present.some((name) => exported.get(name)!.has(label)), `${at} uses the label ${label} of ${present.join(', ')}`).toBe(true);
     }
     expect((await fetch(`http://127.0.0.1:${ports.metrics}/livez`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).json()).toEqual({ ready: true, checks: { temporal: true, postgres: true, worker: true } });

@@ -50,3 +50,14 @@ export function metricNames(expr: string): string[] {
   }
   return [...names];
 }
+
+/** Labels that Prometheus adds (job, instance) or that histograms carry (le): not the exporters' own. */
+const SCRAPE_LABELS = new Set(['job', 'instance', 'le']);
+
+/** The labels a PromQL expression groups by or matches on, other than the ones Prometheus adds. */
+export function labelNames(expr: string): string[] {
+  const names = new Set<string>();
+  for (const [, list] of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) for (const name of list!.split(',')) names.add(name.trim());
+  for (const [, matchers] of expr.matchAll(/\{([^}]*)\}/g)) for (const [, name] of matchers!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)) names.add(name!);
+  return [...names].filter((name) => name && !SCRAPE_LABELS.has(name));
+}
