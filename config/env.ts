@@ -93,6 +93,8 @@ export const environmentSchema = z.object({
   MB_URL: optionalUrl.transform((url) => url ?? 'http://localhost:3000'),
   MB_ADMIN_EMAIL: optionalText.pipe(z.email().optional()),
   MB_ADMIN_PASSWORD: optionalText,
+  /** A Metabase API key (v0.49+), sent as x-api-key instead of signing in as the admin. */
+  MB_API_KEY: optionalText,
 });
 
 export type StackConfig = z.infer<typeof environmentSchema>;

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 
 /*
- * A small client for the Metabase REST API, in the shape of Metabase v0.50 (the same since v0.47,
- * when `PUT /api/dashboard/:id` took over the dashcards from the deprecated `PUT /api/dashboard/:id/cards`
- * and `GET /api/dashboard/:id` renamed `ordered_cards` to `dashcards`). Every response is checked with
- * zod; an error names the endpoint, the HTTP status and Metabase's own message.
+ * A small client for the Metabase REST API, in the shape of Metabase v0.50 (the same since v0.48,
+ * when `PUT /api/dashboard/:id` took over the dashcards from `PUT /api/dashboard/:id/cards` and
+ * `GET /api/dashboard/:id` renamed `ordered_cards` to `dashcards`; metabase/version.ts refuses older
+ * ones). Every response is checked with zod; an error names the endpoint, the HTTP status and
+ * Metabase's own message. It authenticates with a session (setup or sign-in) or an API key (v0.49+).
  */
 
 const id = z.number().int().positive();
@@ -12,6 +13,7 @@ const id = z.number().int().positive();
 const sessionPropertiesSchema = z.object({
   'setup-token': z.string().nullish(),
   'has-user-setup': z.boolean(),
+  version: z.object({ tag: z.string().nullish() }).nullish(),
 });
 export type SessionProperties = z.infer<typeof sessionPropertiesSchema>;
 
@@ -146,8 +148,15 @@ const REQUEST_TIMEOUT_MS = 60_000;
 export class MetabaseClient {
   private sessionId: string | undefined;
 
-  /** `baseUrl`: where Metabase serves its UI, e.g. `http://localhost:3000`. */
-  constructor(readonly baseUrl: string) {}
+  /** `baseUrl`: where Metabase serves its UI, e.g. `http://localhost:3000`; `apiKey`: sent as `x-api-key` on every request. */
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
+
+  get usesApiKey(): boolean {
+    return this.apiKey !== undefined;
+  }
 
   /** Where a dashboard opens in the browser. */
   dashboardUrl(dashboardId: number): string {
@@ -221,6 +230,7 @@ export class MetabaseClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.sessionId) headers['x-metabase-session'] = this.sessionId;
+    if (this.apiKey) headers['x-api-key'] = this.apiKey;
     let response: Response;
     try {
       response = await fetch(new URL(path.slice(1), this.withSlash()), {

@@ -2,6 +2,8 @@ import { ANALYTICS_READER_ROLE } from '../warehouse/roles.js';
 import type { CardDefinition } from './cards.js';
 import type { CardRequest, CollectionItem, MetabaseClient, MetabaseCollection, PostgresDetails } from './client.js';
 import { dashcardsFor } from './dashcards.js';
+import { setupPasswordProblem } from './setup-password.js';
+import { assertSupportedVersion } from './version.js';
 import { cardsOf, RESTAURANT_DASHBOARDS, type DashboardDefinition } from './dashboards.js';
 
 export const METABASE_DATABASE_NAME = 'Restaurant Analytics warehouse';
@@ -11,7 +13,8 @@ const SITE_NAME = 'Restaurant Analytics';
 const SYNCED_SCHEMA = 'analytics';
 
 export interface MetabaseProvisioningOptions {
-  readonly admin: { readonly email: string; readonly password: string };
+  /** Signs in, or sets up a new instance; not needed when the client has an API key for a set-up instance. */
+  readonly admin?: { readonly email: string; readonly password: string };
   /** The warehouse as Metabase reaches it; Metabase logs in as analytics_reader. */
   readonly warehouse: { readonly host: string; readonly port: number; readonly database: string; readonly readerPassword: string };
   readonly dashboards?: readonly DashboardDefinition[];
@@ -28,7 +31,7 @@ export interface ProvisionedItem {
 }
 
 export interface MetabaseProvisioningReport {
-  readonly signedIn: 'setup' | 'session';
+  readonly signedIn: 'setup' | 'session' | 'api-key';
   readonly database: ProvisionedItem;
   readonly collection: ProvisionedItem;
   readonly cards: readonly ProvisionedItem[];
@@ -45,7 +48,7 @@ export async function provisionMetabase(client: MetabaseClient, options: Metabas
   const dashboards = options.dashboards ?? RESTAURANT_DASHBOARDS;
 
   const signedIn = await signIn(client, options.admin);
-  log(signedIn === 'setup' ? `set up the new instance with admin ${options.admin.email}` : `signed in as ${options.admin.email}`);
+  log({ setup: `set up the new instance with admin ${options.admin?.email}`, session: `signed in as ${options.admin?.email}`, 'api-key': 'using the API key' }[signedIn]);
 
   const database = await ensureDatabase(client, options.warehouse);
   log(`database "${database.name}" ${database.action} (id ${database.id}): ${options.warehouse.host}:${options.warehouse.port}/${options.warehouse.database} as ${ANALYTICS_READER_ROLE}`);
@@ -80,12 +83,18 @@ export async function provisionMetabase(client: MetabaseClient, options: Metabas
   return { signedIn, database, collection, cards, dashboards: provisioned };
 }
 
-async function signIn(client: MetabaseClient, admin: MetabaseProvisioningOptions['admin']): Promise<'setup' | 'session'> {
+async function signIn(client: MetabaseClient, admin: MetabaseProvisioningOptions['admin']): Promise<MetabaseProvisioningReport['signedIn']> {
   const properties = await client.sessionProperties();
+  assertSupportedVersion(properties.version?.tag ?? undefined, client.usesApiKey);
   if (properties['has-user-setup']) {
+    if (client.usesApiKey) return 'api-key';
+    if (!admin) throw new Error('no way to sign in to Metabase: give MB_API_KEY, or MB_ADMIN_EMAIL and MB_ADMIN_PASSWORD');
     await client.login(admin.email, admin.password);
     return 'session';
   }
+  if (!admin) throw new Error('Metabase is not set up yet, and an API key cannot set it up: give MB_ADMIN_EMAIL and MB_ADMIN_PASSWORD for its first admin');
+  const problem = setupPasswordProblem(admin.password);
+  if (problem) throw new Error(`MB_ADMIN_PASSWORD cannot be the new Metabase admin's password: ${problem}`);
   const token = properties['setup-token'];
   if (!token) throw new Error('Metabase has no user yet but offered no setup token: finish its setup in the browser, then run this again');
   await client.setup({

@@ -1,30 +1,13 @@
-import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
+import { goInstall, isExecutable, onPath } from './go-tools.js';
 import { devServerPidFile, stopLeftover } from './orphans.js';
 import { waitUntil } from './wait.js';
 
 /** The newest CLI tag whose go.mod has no `replace` directive, so `go install …@version` accepts it. */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, command);
-    if (dir && isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 export class TemporalCliUnavailable extends Error {
   override name = 'TemporalCliUnavailable';
@@ -43,41 +26,18 @@ export async function resolveTemporalCli(options: { explicit?: string; toolsDir:
   const local = path.join(toolsDir, 'bin', 'temporal');
   const found = onPath('temporal') ?? (isExecutable(local) ? local : undefined);
   if (found) return found;
-
-  const go = onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) {
-    throw new TemporalCliUnavailable(
+  await goInstall({
+    what: 'the Temporal CLI',
+    modules: [TEMPORAL_CLI_MODULE],
+    binDir: path.join(toolsDir, 'bin'),
+    toolsDir,
+    sink,
+    missingGo:
       'the Temporal CLI was not found and Go is not installed to build it. Either install Go (https://go.dev/dl) and run again, ' +
-        'put a `temporal` binary on PATH or in TEMPORAL_CLI (https://docs.temporal.io/cli#install), ' +
-        'or point TEMPORAL_ADDRESS at a running Temporal server.',
-    );
-  }
-  mkdirSync(path.join(toolsDir, 'bin'), { recursive: true });
-  sink(`building the Temporal CLI once with \`go install ${TEMPORAL_CLI_MODULE}\` (takes a few minutes; cached in ${toolsDir})`);
-  const started = Date.now();
-  const build = spawn(go, ['install', '-v', TEMPORAL_CLI_MODULE], {
-    env: { ...process.env, GOBIN: path.join(toolsDir, 'bin'), GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+      'put a `temporal` binary on PATH or in TEMPORAL_CLI (https://docs.temporal.io/cli#install), ' +
+      'or point TEMPORAL_ADDRESS at a running Temporal server.',
   });
-  let packages = 0;
-  let lastLines: string[] = [];
-  const progress = setInterval(
-    () => sink(`  … still building the Temporal CLI: ${Math.round((Date.now() - started) / 1000)} s, ${packages} packages so far`),
-    15_000,
-  );
-  const onOutput = (chunk: Buffer) => {
-    const lines = chunk.toString().split('\n').filter(Boolean);
-    packages += lines.filter((line) => !line.startsWith('go: ')).length;
-    lastLines = [...lastLines, ...lines].slice(-20);
-  };
-  build.stdout.on('data', onOutput);
-  build.stderr.on('data', onOutput);
-  const code = await new Promise<number | null>((resolve) => build.once('exit', resolve));
-  clearInterval(progress);
-  if (code !== 0 || !isExecutable(local)) {
-    throw new TemporalCliUnavailable(`building the Temporal CLI failed (exit ${code}):\n${lastLines.join('\n')}`);
-  }
-  sink(`built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${local}`);
+  if (!isExecutable(local)) throw new TemporalCliUnavailable(`building the Temporal CLI left no ${local}`);
   return local;
 }
 

@@ -1,12 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { loadConfig } from '../config/env.js';
+import { loadConfig, projectRoot } from '../config/env.js';
 import { startEmbeddedPostgres } from '../stack/embedded-postgres.js';
 import { removeFinishedRuns } from '../stack/orphans.js';
 import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer } from '../stack/temporal-server.js';
 import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
+import { resolveTemporalServerTools, type TemporalServerTools } from './support/temporal-server-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,6 +16,8 @@ declare module 'vitest' {
     postgresAdminUrl: string;
     temporalAddress: string;
     temporalCli: string;
+    /** The Temporal server and temporal-sql-tool built from Go, for the compose topology test; or why they could not be had. */
+    temporalServerTools: TemporalServerTools | { unavailable: string };
   }
 }
 
@@ -21,6 +25,7 @@ interface SharedServices {
   postgresAdminUrl: string;
   temporalAddress: string;
   temporalCli: string;
+  temporalServerTools: TemporalServerTools | { unavailable: string };
   stop: () => Promise<void>;
 }
 
@@ -39,6 +44,7 @@ export default async function setup(project: TestProject) {
   project.provide('postgresAdminUrl', services.postgresAdminUrl);
   project.provide('temporalAddress', services.temporalAddress);
   project.provide('temporalCli', services.temporalCli);
+  project.provide('temporalServerTools', services.temporalServerTools);
 
   return async () => {
     shared.users -= 1;
@@ -49,6 +55,9 @@ export default async function setup(project: TestProject) {
 }
 
 async function startServices(): Promise<SharedServices> {
+  // The system packages the deployment tests use (`npm test` on a fresh machine provisions them as CI
+  // does; without root it says which are missing and those tests name them when they fail).
+  spawnSync('bash', [path.join(projectRoot, '.ci', 'provision')], { stdio: 'inherit' });
   const config = loadConfig();
   // One folder per run: several runs (developers, CI) may share a checkout at the same time.
   const runsDir = path.join(config.DATA_DIR, 'test-runs');
@@ -74,11 +83,13 @@ async function startServices(): Promise<SharedServices> {
     postgresAdminUrl = postgres.adminUrl;
   }
 
-  const temporalCli = await resolveTemporalCli({
-    explicit: config.TEMPORAL_CLI,
-    toolsDir: config.TOOLS_DIR,
-    sink: (line) => console.log(`[global-setup] ${line}`),
-  });
+  const setupSink = (line: string) => console.log(`[global-setup] ${line}`);
+  // Built with Go once, cached in TOOLS_DIR: cold, the CLI takes ~4 min and the server ~4 min more.
+  const [temporalCli, temporalServerTools] = await Promise.all([
+    resolveTemporalCli({ explicit: config.TEMPORAL_CLI, toolsDir: config.TOOLS_DIR, sink: setupSink }),
+    // Only the compose topology test needs these: without them it fails with the reason, the rest runs.
+    resolveTemporalServerTools(config.TOOLS_DIR, setupSink).catch((error: unknown) => ({ unavailable: error instanceof Error ? error.message : String(error) })),
+  ]);
   const temporal = await startTemporalDevServer({
     cli: temporalCli,
     port: await findFreePort(),
@@ -97,6 +108,7 @@ async function startServices(): Promise<SharedServices> {
     postgresAdminUrl,
     temporalAddress: temporal.address,
     temporalCli,
+    temporalServerTools,
     async stop() {
       for (const stop of stops.reverse()) await stop();
       rmSync(runDir, { recursive: true, force: true });

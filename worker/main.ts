@@ -4,14 +4,22 @@ import { loadProcessors } from '../processors/registry.js';
 import { createLogger } from '../telemetry/logger.js';
 import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
+import { startWorkerHttp } from './health.js';
 import { installTemporalRuntime } from './telemetry.js';
+import { findFreePort } from '../stack/ports.js';
 import { onStopRequest } from '../lifecycle/stop-request.js';
+
+/** grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING */
+const GRPC_SERVING = 1;
 
 /** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: StackConfig): Promise<void> {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the worker needs the warehouse connection (`npm start` sets it for the worker it runs)');
   const logger = createLogger('worker', config.LOG_LEVEL);
-  installTemporalRuntime(logger, config.LOG_LEVEL, config.METRICS_PORT ? `${config.METRICS_HOST}:${config.METRICS_PORT}` : undefined);
+  // The SDK's exporter listens privately; the worker's own port serves it with /livez and /readyz.
+  const sdkMetricsAddress = config.METRICS_PORT ? `127.0.0.1:${await findFreePort()}` : undefined;
+  installTemporalRuntime(logger, config.LOG_LEVEL, sdkMetricsAddress);
+  const http = sdkMetricsAddress ? await startWorkerHttp({ host: config.METRICS_HOST, port: config.METRICS_PORT, sdkMetricsAddress, logger }) : undefined;
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
   const db = createWarehousePool(config.DATABASE_URL);
   const temporal = temporalTarget(config);
@@ -27,6 +35,11 @@ export async function runWorker(config: StackConfig): Promise<void> {
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     });
+    http?.setReadinessProbes({
+      temporal: async () => (await connection.healthService.check({})).status === GRPC_SERVING,
+      postgres: async () => (await db.query('SELECT 1')).rowCount === 1,
+      worker: () => worker.getState() === 'RUNNING',
+    });
     onStopRequest((reason) => {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
       stop();
@@ -35,6 +48,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await http?.close();
     await connection.close();
     await db.end();
   }

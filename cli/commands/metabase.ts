@@ -23,7 +23,8 @@ const HELP_AFTER = `
 Creates or updates, never duplicates: the connection "Restaurant Analytics warehouse" (as analytics_reader,
 syncing the analytics schema), the collection "Restaurant Analytics", its native SQL questions over the
 views, and the dashboards Real-time Sales, Performance KPIs and Operational Insights. A new Metabase is set
-up with the given admin; otherwise the admin signs in.
+up with the given admin; otherwise the admin signs in, or MB_API_KEY (a Metabase API key, v0.49+) is
+used instead. Metabase v0.48 or later.
 
 The database host and port are as Metabase reaches them: in docker-compose that is postgres:5432, not
 the address this machine uses. Prefer MB_ADMIN_PASSWORD and ANALYTICS_READER_PASSWORD to the flags, which
@@ -43,6 +44,11 @@ const flagSchemas = {
 
 function required(flag: string, variable: string, value: string | undefined): string {
   if (value === undefined) throw new ConfigError(`${flag} (or ${variable}) is required`);
+  return value;
+}
+
+function requiredAdmin(flag: string, variable: string, value: string | undefined): string {
+  if (value === undefined) throw new ConfigError(`${flag} (or ${variable}) is required, unless MB_API_KEY is given for a Metabase that is already set up`);
   return value;
 }
 
@@ -70,8 +76,16 @@ export function metabaseCommand(): Command {
     .action(async (flags: MetabaseFlags) => {
       const config = loadConfig();
       const url = parseOption('--url', flagSchemas.url, flags.url ?? config.MB_URL);
-      const email = parseOption('--admin-email', flagSchemas.adminEmail, required('--admin-email', 'MB_ADMIN_EMAIL', flags.adminEmail ?? config.MB_ADMIN_EMAIL));
-      const password = parseOption('--admin-password', nonEmpty, required('--admin-password', 'MB_ADMIN_PASSWORD', flags.adminPassword ?? config.MB_ADMIN_PASSWORD));
+      const adminEmail = flags.adminEmail ?? config.MB_ADMIN_EMAIL;
+      const adminPassword = flags.adminPassword ?? config.MB_ADMIN_PASSWORD;
+      // An API key replaces the admin's sign-in; the admin is still needed to set up a new instance.
+      const admin =
+        config.MB_API_KEY && adminEmail === undefined && adminPassword === undefined
+          ? undefined
+          : {
+              email: parseOption('--admin-email', flagSchemas.adminEmail, requiredAdmin('--admin-email', 'MB_ADMIN_EMAIL', adminEmail)),
+              password: parseOption('--admin-password', nonEmpty, requiredAdmin('--admin-password', 'MB_ADMIN_PASSWORD', adminPassword)),
+            };
       const stack = stackWarehouse(config);
       const warehouse = {
         host: parseOption('--database-host', nonEmpty, flags.databaseHost ?? stack.host),
@@ -85,8 +99,8 @@ export function metabaseCommand(): Command {
       };
 
       const [{ MetabaseClient }, { provisionMetabase }] = await Promise.all([import('../../metabase/client.js'), import('../../metabase/provision.js')]);
-      const report = await provisionMetabase(new MetabaseClient(url), {
-        admin: { email, password },
+      const report = await provisionMetabase(new MetabaseClient(url, config.MB_API_KEY), {
+        admin,
         warehouse,
         log: (line) => console.log(`metabase: ${line}`),
       });

@@ -1,22 +1,19 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { projectRoot } from '../../config/env.js';
+import {
+  COMPOSE_FILE,
+  composeConfig as composeConfigWithFile,
+  composeMajorVersion,
+  parseResolvedCompose,
+  volumeSource,
+  type ResolvedCompose,
+} from '../support/compose.js';
 
-/*
- * docker-compose.yml checked by a compose validator, without a Docker engine: `docker-compose config`
- * resolves variables, anchors and defaults and validates the result against the compose schema. The
- * validator is Debian's package `docker-compose`; when it is missing and this runs as root with apt-get,
- * the setup installs it, otherwise the file fails and says how to install it.
- */
-
-const COMPOSE_FILE = path.join(projectRoot, 'docker-compose.yml');
-const PACKAGE = 'docker-compose';
-const run = promisify(execFile);
+/* docker-compose.yml checked by `docker-compose config` (test/support/compose.ts), without a Docker engine. */
 
 const REQUIRED_VARIABLES = [
   'POSTGRES_SUPERUSER_PASSWORD',
@@ -29,84 +26,29 @@ const REQUIRED_VARIABLES = [
   'MB_ADMIN_PASSWORD',
   'PGADMIN_DEFAULT_EMAIL',
   'PGADMIN_DEFAULT_PASSWORD',
+  'GRAFANA_ADMIN_PASSWORD',
 ];
 /** A distinct value per variable, so the resolved file shows where each one went. */
 const completeEnvironment = Object.fromEntries(REQUIRED_VARIABLES.map((name) => [name, name.endsWith('EMAIL') ? `${name.toLowerCase()}@restaurant.example` : `secret-${name.toLowerCase()}`]));
 
-const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api', 'metabase', 'pgadmin'];
-const ONE_SHOT = ['migrate', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
+const LONG_RUNNING = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api', 'metabase', 'pgadmin', 'prometheus', 'grafana'];
+const ONE_SHOT = ['temporal-schema', 'temporal-namespace', 'migrate', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
 const BUILT_HERE = ['migrate', 'worker', 'api', 'ingest-start', 'maintenance-schedule', 'metabase-setup'];
-
-const hasBinary = (name: string) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-
-function provisionValidator(): void {
-  if (hasBinary('docker-compose')) return;
-  const why = `docker-compose.yml is validated with \`docker-compose config\`, from the Debian package "${PACKAGE}" (apt-get install ${PACKAGE})`;
-  if (process.getuid?.() !== 0 || !hasBinary('apt-get')) throw new Error(`${why}: it is not installed, and this process cannot install it (not root, or no apt-get)`);
-  console.log(`[compose test] installing the Debian package ${PACKAGE} to validate docker-compose.yml`);
-  const apt = (args: string[]) =>
-    spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8' });
-  apt(['update']);
-  const install = apt(['install', '-y', '--no-install-recommends', PACKAGE]);
-  if (install.status !== 0 || !hasBinary('docker-compose')) throw new Error(`${why}: installing it failed: ${install.stderr.trim().split('\n').slice(-3).join(' ')}`);
-}
-
-const resolvedSchema = z.object({
-  services: z.record(
-    z.string(),
-    z.object({
-      image: z.string().optional(),
-      build: z.object({ context: z.string(), dockerfile: z.string().optional() }).optional(),
-      restart: z.string().optional(),
-      healthcheck: z.object({ test: z.union([z.string(), z.array(z.string())]) }).optional(),
-      depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
-      // Compose v1 keeps numbers as the YAML gave them; v2 prints strings.
-      environment: z.record(z.string(), z.union([z.string(), z.number()]).transform(String).nullable()).optional(),
-      // Compose v1 prints short syntax ("source:target:mode"), v2 long syntax.
-      volumes: z.array(z.union([z.string(), z.object({ type: z.string(), source: z.string().optional(), target: z.string() })])).optional(),
-    }),
-  ),
-  volumes: z.record(z.string(), z.unknown()).optional(),
-});
-type ResolvedCompose = z.infer<typeof resolvedSchema>;
-
-const volumeSource = (volume: string | { source?: string }) => (typeof volume === 'string' ? volume.split(':')[0] : volume.source) ?? '';
 
 describe('docker-compose.yml', () => {
   let workDir: string;
   let majorVersion: number;
 
   beforeAll(async () => {
-    provisionValidator();
-    majorVersion = Number((await run('docker-compose', ['version', '--short'])).stdout.trim().split('.')[0]);
+    majorVersion = await composeMajorVersion();
     workDir = mkdtempSync(path.join(tmpdir(), 'compose-test-'));
   });
   afterAll(() => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  /** `docker-compose config` with exactly these variables: no shell environment and no .env of the checkout. */
-  async function composeConfig(variables: Record<string, string>, label: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const envFile = path.join(workDir, `${label}.env`);
-    writeFileSync(envFile, Object.entries(variables).map(([name, value]) => `${name}=${value}\n`).join(''));
-    const args = ['--project-directory', projectRoot, '--file', COMPOSE_FILE, '--env-file', envFile, 'config', ...(majorVersion >= 2 ? ['--format', 'json'] : [])];
-    try {
-      const { stdout, stderr } = await run('docker-compose', args, { env: { PATH: process.env.PATH ?? '' }, maxBuffer: 16 * 1024 * 1024 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
-  }
-
-  /** Compose v1 prints YAML only; its own dependency python3-yaml turns it into JSON. */
-  async function asJson(output: string): Promise<unknown> {
-    if (majorVersion >= 2) return JSON.parse(output);
-    const python = 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)';
-    const converted = spawnSync('python3', ['-c', python], { input: output, encoding: 'utf8' });
-    if (converted.status !== 0) throw new Error(`could not read the resolved compose file: ${converted.stderr}`);
-    return JSON.parse(converted.stdout);
-  }
+  const composeConfig = (variables: Record<string, string>, label: string) => composeConfigWithFile(variables, path.join(workDir, `${label}.env`), majorVersion);
+  const asJson = (output: string) => parseResolvedCompose(output, majorVersion);
 
   describe('resolved with every required variable', () => {
     let resolved: ResolvedCompose;
@@ -115,13 +57,36 @@ describe('docker-compose.yml', () => {
       const result = await composeConfig(completeEnvironment, 'complete');
       expect(result.stderr).not.toMatch(/error|invalid/i);
       expect(result.code).toBe(0);
-      resolved = resolvedSchema.parse(await asJson(result.stdout));
+      resolved = asJson(result.stdout);
     });
 
     it('has the stack’s services, PostgreSQL 15 and Temporal on PostgreSQL', () => {
       expect(Object.keys(resolved.services).toSorted()).toEqual([...LONG_RUNNING, ...ONE_SHOT].toSorted());
       expect(resolved.services.postgres?.image).toMatch(/^postgres:15(\b|$)/);
       expect(resolved.services.temporal?.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgres' });
+    });
+
+    it('runs the Temporal server image (not the deprecated auto-setup) after its schema job, and registers the namespace after it', () => {
+      expect(resolved.services.temporal?.image).toMatch(/^temporalio\/server:/);
+      expect(resolved.services['temporal-schema']?.image).toMatch(/^temporalio\/admin-tools:/);
+      expect(resolved.services.temporal?.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+      expect(resolved.services['temporal-namespace']?.depends_on).toEqual({ temporal: { condition: 'service_healthy' } });
+      expect(resolved.services['temporal-schema']?.environment?.POSTGRES_USER).toBe('temporal');
+    });
+
+    it('registers the warehouse in pgAdmin under WAREHOUSE_DATABASE', async () => {
+      const result = await composeConfig({ ...completeEnvironment, WAREHOUSE_DATABASE: 'bistro_warehouse' }, 'warehouse-name');
+      const named = asJson(result.stdout);
+      const environment = named.services.pgadmin?.environment ?? {};
+      expect(environment.WAREHOUSE_DATABASE).toBe('bistro_warehouse');
+      const serversJson = (database: string) =>
+        spawnSync('sh', [path.join(projectRoot, 'deploy/pgadmin/servers-json.sh')], { env: { PATH: process.env.PATH, WAREHOUSE_DATABASE: database }, encoding: 'utf8' });
+      const written = serversJson(environment.WAREHOUSE_DATABASE ?? '');
+      expect(written.status, written.stderr).toBe(0);
+      expect(JSON.parse(written.stdout)).toMatchObject({ Servers: { 1: { Host: 'postgres', MaintenanceDB: 'bistro_warehouse' } } });
+      const refused = serversJson('bistro"; drop');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('WAREHOUSE_DATABASE must be letters, digits and _');
     });
 
     it('builds the worker, the event API and the one-shot commands from the Dockerfile here', () => {
@@ -138,10 +103,10 @@ describe('docker-compose.yml', () => {
       for (const name of ONE_SHOT) expect(['no', 'on-failure'], name).toContain(resolved.services[name]?.restart);
     });
 
-    it('starts the worker after the migrations have completed and Temporal is healthy', () => {
+    it('starts the worker after the migrations have completed and its Temporal namespace exists', () => {
       expect(resolved.services.worker?.depends_on).toEqual({
         migrate: { condition: 'service_completed_successfully' },
-        temporal: { condition: 'service_healthy' },
+        'temporal-namespace': { condition: 'service_completed_successfully' },
       });
       expect(resolved.services.migrate?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     });

@@ -6,8 +6,24 @@ import { z } from 'zod';
 /*
  * An in-memory stand-in for the Metabase REST API (v0.50; the shapes below are those of Metabase's own
  * endpoint schemas, src/metabase/api/*.clj). It checks every request body against them and answers
- * like Metabase: 400 {"errors": {field: why}}, 401 "Unauthenticated", 404 "Not found.".
+ * like Metabase: 400 {"errors": {field: why}}, 401 "Unauthenticated", 404 "Not found.". Like Metabase
+ * it refuses a weak setup password, accepts an API key (`x-api-key`, v0.49+), and, playing v0.47,
+ * ignores the dashcards of `PUT /api/dashboard/:id` (that version took them on `PUT …/:id/cards`).
  */
+
+export interface FakeMetabaseBehaviour {
+  /** What `GET /api/session/properties` reports as `version.tag`; default v0.50.36. */
+  readonly version?: string;
+  /** An API key Metabase accepts in `x-api-key`. */
+  readonly apiKey?: string;
+}
+
+/** Metabase's default password complexity: 6+ characters with a digit, not on its common-passwords list (a few of it here). */
+function weakPasswordReason(password: string): string | undefined {
+  if (password.length < 6 || !/\d/.test(password)) return 'Insufficient password strength';
+  if (['password1', '123456', 'abc123', 'qwerty123'].includes(password.toLowerCase())) return 'password is too common.';
+  return undefined;
+}
 
 const nonBlank = z.string().trim().min(1, 'value must be a non-blank string.');
 const positiveInt = z.number().int().positive();
@@ -164,13 +180,24 @@ export class FakeMetabase {
   readonly dashboards: FakeDashboard[] = [];
   /** Every request as `METHOD /path`, in order. */
   readonly requests: string[] = [];
+  /** How the authenticated requests proved who they were. */
+  readonly authenticatedBy = new Set<'session' | 'api-key'>();
+  readonly version: string;
   private readonly sessions = new Set<string>();
   private lastId = 0;
   private server: Server | undefined;
 
   /** `withAdmin`: an instance whose setup is already done, with this admin. */
-  constructor(withAdmin?: { email: string; password: string }) {
+  constructor(
+    withAdmin?: { email: string; password: string },
+    private readonly behaviour: FakeMetabaseBehaviour = {},
+  ) {
+    this.version = behaviour.version ?? 'v0.50.36';
     if (withAdmin) this.createAdmin(withAdmin);
+  }
+
+  private get releaseLine(): number {
+    return Number(/^v\d+\.(\d+)/.exec(this.version)?.[1]);
   }
 
   async start(): Promise<string> {
@@ -208,7 +235,7 @@ export class FakeMetabase {
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
-      const result = this.route(method, url, parseJson(Buffer.concat(chunks).toString('utf8')), request.headers['x-metabase-session']);
+      const result = this.route(method, url, parseJson(Buffer.concat(chunks).toString('utf8')), request.headers['x-metabase-session'], request.headers['x-api-key']);
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     } catch (error) {
       const { status, body } = error instanceof HttpError ? error : { status: 500, body: { message: String(error) } };
@@ -217,16 +244,18 @@ export class FakeMetabase {
     }
   }
 
-  private route(method: string, url: URL, body: unknown, session: string | string[] | undefined): unknown {
+  private route(method: string, url: URL, body: unknown, session: string | string[] | undefined, apiKey: string | string[] | undefined): unknown {
     const route = `${method} ${url.pathname.replace(/\/\d+(?=\/|$)/g, '/:id')}`;
     const id = Number(/\/(\d+)(?:\/|$)/.exec(url.pathname)?.[1]);
 
     if (route === 'GET /api/session/properties') {
-      return { 'setup-token': this.admin ? null : this.setupToken, 'has-user-setup': this.admin !== undefined, version: { tag: 'v0.50.36' } };
+      return { 'setup-token': this.admin ? null : this.setupToken, 'has-user-setup': this.admin !== undefined, version: { tag: this.version } };
     }
     if (route === 'POST /api/setup') {
       const setup = parse(requestSchemas.setup, body);
       if (this.admin || setup.token !== this.setupToken) throw new HttpError(403, { errors: { token: 'Token does not match the setup token.' } });
+      const weak = weakPasswordReason(setup.user.password);
+      if (weak) throw new HttpError(400, { errors: { password: weak } });
       this.createAdmin({ email: setup.user.email, password: setup.user.password });
       return this.newSession();
     }
@@ -237,7 +266,10 @@ export class FakeMetabase {
       }
       return this.newSession();
     }
-    if (typeof session !== 'string' || !this.sessions.has(session)) throw new HttpError(401, 'Unauthenticated');
+    const keyAccepted = this.releaseLine >= 49 && this.behaviour.apiKey !== undefined && apiKey === this.behaviour.apiKey;
+    if (keyAccepted) this.authenticatedBy.add('api-key');
+    else if (typeof session === 'string' && this.sessions.has(session)) this.authenticatedBy.add('session');
+    else throw new HttpError(401, 'Unauthenticated');
 
     switch (route) {
       case 'GET /api/database':
@@ -288,8 +320,11 @@ export class FakeMetabase {
         this.dashboards.push(dashboard);
         return dashboard;
       }
-      case 'GET /api/dashboard/:id':
-        return { ...found(this.dashboards.find((dashboard) => dashboard.id === id)), tabs: [] };
+      case 'GET /api/dashboard/:id': {
+        const { dashcards, ...dashboard } = found(this.dashboards.find((candidate) => candidate.id === id));
+        // Before v0.48 the dashcards were called ordered_cards.
+        return this.releaseLine >= 48 ? { ...dashboard, dashcards, tabs: [] } : { ...dashboard, ordered_cards: dashcards, tabs: [] };
+      }
       case 'PUT /api/dashboard/:id':
         return this.updateDashboard(found(this.dashboards.find((dashboard) => dashboard.id === id)), parse(requestSchemas.dashboardUpdate, body));
       default:
@@ -308,7 +343,7 @@ export class FakeMetabase {
     if (update.name) dashboard.name = update.name;
     if (update.description !== undefined) dashboard.description = update.description;
     if (update.collection_id !== undefined) dashboard.collection_id = update.collection_id;
-    if (update.dashcards) {
+    if (update.dashcards && this.releaseLine >= 48) {
       dashboard.dashcards = update.dashcards.map((given) => {
         if (given.card_id) found(this.cards.find((card) => card.id === given.card_id));
         if (given.id >= 0 && !dashboard.dashcards.some((dashcard) => dashcard.id === given.id)) {

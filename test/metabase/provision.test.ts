@@ -8,7 +8,7 @@ import { revenueLast24Hours, type CardDefinition } from '../../metabase/cards.js
 import { MetabaseApiError, MetabaseClient } from '../../metabase/client.js';
 import { cardsOf, RESTAURANT_DASHBOARDS, type DashboardDefinition } from '../../metabase/dashboards.js';
 import { METABASE_COLLECTION_NAME, provisionMetabase, type MetabaseProvisioningOptions } from '../../metabase/provision.js';
-import { FakeMetabase } from './fake-metabase.js';
+import { FakeMetabase, type FakeMetabaseBehaviour } from './fake-metabase.js';
 
 const admin = { email: 'owner@restaurant.example', password: 'grill-and-tip-2026' };
 const warehouse = { host: 'postgres', port: 5432, database: 'restaurant_analytics', readerPassword: 'reader-secret' };
@@ -19,8 +19,8 @@ afterEach(async () => {
   await Promise.all(fakes.splice(0).map((fake) => fake.close()));
 });
 
-async function startFake(withAdmin?: typeof admin): Promise<{ fake: FakeMetabase; url: string }> {
-  const fake = new FakeMetabase(withAdmin);
+async function startFake(withAdmin?: typeof admin, behaviour?: FakeMetabaseBehaviour): Promise<{ fake: FakeMetabase; url: string }> {
+  const fake = new FakeMetabase(withAdmin, behaviour);
   fakes.push(fake);
   return { fake, url: await fake.start() };
 }
@@ -176,7 +176,7 @@ function runCli(args: readonly string[], env: Record<string, string>): Promise<C
   const dataDir = mkdtempSync(path.join(tmpdir(), 'metabase-cli-'));
   const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'metabase', ...args], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, MB_URL: '', MB_ADMIN_EMAIL: '', MB_ADMIN_PASSWORD: '', ...env },
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, MB_URL: '', MB_ADMIN_EMAIL: '', MB_ADMIN_PASSWORD: '', MB_API_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -207,10 +207,22 @@ describe('restaurant-stack metabase', () => {
     for (const dashboard of fake.dashboards) expect(run.stdout).toContain(`${url}/dashboard/${dashboard.id}`);
   });
 
+  it('provisions with MB_API_KEY alone, sent as x-api-key, when Metabase is set up', async () => {
+    const { fake, url } = await startFake(admin, { apiKey: 'mb_restaurant_key' });
+    const run = await runCli(['--url', url, '--reader-password', 'x'], { MB_API_KEY: 'mb_restaurant_key' });
+
+    expect(run.stderr).not.toMatch(/restaurant-stack:/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('metabase: using the API key');
+    expect(fake.requests).not.toContain('POST /api/session');
+    expect(fake.authenticatedBy).toEqual(new Set(['api-key']));
+    expect(fake.dashboards).toHaveLength(RESTAURANT_DASHBOARDS.length);
+  });
+
   it('stops with exit code 2 and names what is missing or wrong', async () => {
     const missing = await runCli(['--admin-email', admin.email, '--reader-password', 'x'], {});
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--admin-password (or MB_ADMIN_PASSWORD) is required');
+    expect(missing.stderr).toContain('--admin-password (or MB_ADMIN_PASSWORD) is required, unless MB_API_KEY is given');
 
     const badPort = await runCli(['--admin-email', admin.email, '--admin-password', 'x', '--reader-password', 'x', '--database-port', 'seventy'], {});
     expect(badPort.code).toBe(2);

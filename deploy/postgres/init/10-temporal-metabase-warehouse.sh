@@ -10,7 +10,8 @@ psql --username "$POSTGRES_USER" --dbname postgres -v ON_ERROR_STOP=1 \
 -- The restaurant warehouse, empty until `restaurant-stack migrate` fills it.
 CREATE DATABASE :"warehouse";
 
--- Temporal's persistence: auto-setup creates and migrates its `temporal` and `temporal_visibility` databases.
+-- Temporal's persistence: the `temporal-schema` service creates its `temporal` and `temporal_visibility`
+-- databases as this role (so it owns their public schema, as PostgreSQL 15 requires) and migrates them.
 CREATE ROLE temporal LOGIN CREATEDB PASSWORD :'temporal_password';
 
 -- Metabase's application database (its users, questions and dashboards), apart from the warehouse.
