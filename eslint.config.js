@@ -14,6 +14,8 @@ export default tseslint.config(
       parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
+      // TypeScript checks names; ESLint's own check does not know Node's globals in the .js files.
+      'no-undef': 'off',
       // A long-running worker cannot afford an un-awaited activity, query or write.
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',

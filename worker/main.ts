@@ -36,7 +36,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     });
     http?.setReadinessProbes({
-      temporal: async () => (await connection.healthService.check({})).status === GRPC_SERVING,
+      temporal: async () => Number((await connection.healthService.check({})).status) === GRPC_SERVING,
       postgres: async () => (await db.query('SELECT 1')).rowCount === 1,
       worker: () => worker.getState() === 'RUNNING',
     });

@@ -22,7 +22,7 @@ async function promtool(args: string[]): Promise<string> {
     return `${stdout}${stderr}`;
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
-    throw new Error(`promtool ${args.join(' ')} failed:\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+    throw new Error(`promtool ${args.join(' ')} failed:\n${failed.stdout ?? ''}${failed.stderr ?? ''}`, { cause: error });
   }
 }
 

@@ -112,7 +112,7 @@ describe('the docker-compose topology, run without Docker', () => {
       return stdout;
     } catch (error) {
       const failed = error as { code?: number; stdout?: string; stderr?: string };
-      throw new Error(`${name} failed (exit ${failed.code}):\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
+      throw new Error(`${name} failed (exit ${failed.code}):\n${failed.stdout ?? ''}${failed.stderr ?? ''}`, { cause: error });
     }
   };
 
