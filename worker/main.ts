@@ -26,6 +26,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger,
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+      sourceLimits: { maxEventBytes: config.INGEST_MAX_EVENT_BYTES, maxPageBytes: config.INGEST_MAX_PAGE_BYTES },
     });
     onStopRequest((reason) => {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
