@@ -65,7 +65,11 @@ describe('one oversized event: rejected with its size, the stream moves past it,
       const handle = await testWorker.client.workflow.start(WORKFLOW_TYPES[mode], { workflowId: taskQueue, taskQueue, args: [{ sourceUrl: source.url, tuning: FAST_TUNING }] });
       await waitForCheckpoint(warehouse.pool, taskQueue, COUNT, 180_000);
       expect(exit).toBeUndefined();
-      expect(peakRssMb(worker.pid!)).toBeLessThan(300);
+      // A worker peaks near 250 MB on its own (bench/README.md); holding the event once would add 300 MB,
+      // and its 128 MB heap would not even hold it as a string: the process would have died.
+      const peak = peakRssMb(worker.pid!);
+      console.log(`${mode}: worker peak RSS ${peak} MB past a ${GIANT_BYTES / 1024 / 1024} MB event`);
+      expect(peak).toBeLessThan(450);
 
       const { rows: raw } = await warehouse.pool.query<{ event_id: string }>('SELECT event_id FROM raw_data.events_raw WHERE stream_name = $1', [taskQueue]);
       expect(new Set(raw.map((row) => row.event_id))).toEqual(source.eventIds);
