@@ -116,13 +116,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const SECRET_VARIABLE = /PASSWORD|TOKEN|API_KEY|HEADERS/;
+
 /** Reads `.env` from the project root (real environment variables win) and validates everything. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const dotenv = path.join(projectRoot, '.env');
   if (env === process.env && existsSync(dotenv)) process.loadEnvFile(dotenv);
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, env, { root: 'environment', limit: Infinity })}`);
+    // An error names a secret variable but never shows its value.
+    const shown = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, SECRET_VARIABLE.test(name) ? undefined : value]));
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, shown, { root: 'environment', limit: Infinity })}`);
   }
   return parsed.data;
 }

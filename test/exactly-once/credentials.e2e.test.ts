@@ -56,7 +56,8 @@ describe('source credentials', () => {
   it('RESTAURANT_API_HEADERS is validated with the rest of the configuration', () => {
     expect(loadConfig({ RESTAURANT_API_HEADERS: '{"X-Api-Key":"k"}' }).RESTAURANT_API_HEADERS).toEqual({ 'X-Api-Key': 'k' });
     expect(() => loadConfig({ RESTAURANT_API_HEADERS: 'not json' })).toThrow(ConfigError);
-    expect(() => loadConfig({ RESTAURANT_API_HEADERS: 'not json' })).toThrow(/RESTAURANT_API_HEADERS/);
+    expect(() => loadConfig({ RESTAURANT_API_HEADERS: '{"X-Api-Key": "secret-value"' })).toThrow(/^invalid configuration: RESTAURANT_API_HEADERS: must be a JSON object/);
+    expect(() => loadConfig({ RESTAURANT_API_HEADERS: '{"X-Api-Key": "secret-value"' })).not.toThrow(/secret-value/);
   });
 
   it('every request to the source carries the headers: /stream, /events and /health', async () => {
