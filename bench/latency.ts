@@ -30,6 +30,9 @@ export interface LatencyResult {
    * and whether a session ended in them (the activity hands over to the next one: a new SSE connection).
    */
   readonly stalls: Array<{ readonly atSeconds: number; readonly ms: number; readonly sessionBoundary: boolean }>;
+  /** The longest of those stalls, and the longest one at a session boundary (0: none). */
+  readonly worstStallMs: number;
+  readonly worstSessionBoundaryStallMs: number;
 }
 
 /** At 1,000 events/s a batch commits every few tens of milliseconds; a longer silence is a stall. */
@@ -109,13 +112,16 @@ export async function measureLatency(env: BenchEnvironment, options: LatencyOpti
     upper.sort((a, b) => a - b);
     lower.sort((a, b) => a - b);
     const windowSeconds = (last.seen - first.seen) / 1000;
+    const stalls = stallsOf(polls, sessionEnds);
     return {
       upper: { ...percentiles(upper), max: Number((upper.at(-1) ?? Number.NaN).toFixed(1)) },
       lower: percentiles(lower),
       events: rows.length,
       deliveredEps: Math.round(rows.length / windowSeconds),
       pollIntervalMs: Number(((last.seen - first.seen) / polls.length).toFixed(1)),
-      stalls: stallsOf(polls, sessionEnds),
+      stalls,
+      worstStallMs: Math.max(0, ...stalls.map((stall) => stall.ms)),
+      worstSessionBoundaryStallMs: Math.max(0, ...stalls.filter((stall) => stall.sessionBoundary).map((stall) => stall.ms)),
     };
   } finally {
     await warehouse.drop();

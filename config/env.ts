@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DEFAULT_TUNING } from '../contracts/ingestion.js';
+import { DEFAULT_SOURCE_LIMITS, DEFAULT_TUNING } from '../contracts/ingestion.js';
+import { sourceHeadersSchema } from '../contracts/source-credentials.js';
 import { describeIssues } from '../events/issues.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
 
@@ -62,6 +63,12 @@ export const environmentSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
 
   RESTAURANT_API_URL: optionalUrl,
+  /** Sent as `Authorization: Bearer …` to the source (`/stream`, `/events`, `/health`). */
+  RESTAURANT_API_TOKEN: optionalText,
+  /** Further headers for the source, as a JSON object, e.g. {"X-Api-Key":"…"}. */
+  RESTAURANT_API_HEADERS: optionalText.pipe(sourceHeadersSchema.optional()),
+  /** The built-in event API requires this bearer token on `/stream` and `/events` when set. */
+  API_TOKEN: optionalText,
   API_PORT: port.default(8000),
   API_RATE: positiveInt.default(200),
   API_SEED: optionalText,
@@ -78,6 +85,8 @@ export const environmentSchema = z.object({
   INGEST_MAX_BATCH_WAIT_MS: positiveInt.default(DEFAULT_TUNING.maxBatchWaitMs),
   INGEST_SESSION_SECONDS: positiveInt.default(DEFAULT_TUNING.sessionSeconds),
   INGEST_PAGE_SIZE: z.coerce.number().int().min(1).max(5000).default(DEFAULT_TUNING.pageSize),
+  INGEST_MAX_EVENT_BYTES: z.coerce.number().int().min(1_024).default(DEFAULT_SOURCE_LIMITS.maxEventBytes),
+  INGEST_MAX_PAGE_BYTES: z.coerce.number().int().min(64 * 1024).default(DEFAULT_SOURCE_LIMITS.maxPageBytes),
 
   MAINTENANCE_SCHEDULE_ID: z.string().min(1).default('restaurant_maintenance'),
   MAINTENANCE_INTERVAL_MINUTES: positiveInt.default(15),
@@ -113,13 +122,17 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const SECRET_VARIABLE = /PASSWORD|TOKEN|API_KEY|HEADERS/;
+
 /** Reads `.env` from the project root (real environment variables win) and validates everything. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
   const dotenv = path.join(projectRoot, '.env');
   if (env === process.env && existsSync(dotenv)) process.loadEnvFile(dotenv);
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, env, { root: 'environment', limit: Infinity })}`);
+    // An error names a secret variable but never shows its value.
+    const shown = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, SECRET_VARIABLE.test(name) ? undefined : value]));
+    throw new ConfigError(`invalid configuration: ${describeIssues(parsed.error, shown, { root: 'environment', limit: Infinity })}`);
   }
   return parsed.data;
 }

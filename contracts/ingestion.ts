@@ -4,6 +4,7 @@
  * Neutral ground: imports nothing from Temporal, so any side may use it.
  */
 import { z } from 'zod';
+import { sourceCredentialsSchema, type SourceCredentials } from './source-credentials.js';
 
 export const INGEST_MODES = ['realtime', 'polling'] as const;
 export type IngestMode = (typeof INGEST_MODES)[number];
@@ -26,6 +27,18 @@ export const DEFAULT_TUNING = {
   /** Polling mode: events asked for per `/events` page (the source serves at most 5,000). */
   pageSize: 5_000,
 } as const;
+
+/**
+ * What one read from the source may cost the worker (its memory is the worker's concern, so these are
+ * worker settings: INGEST_MAX_EVENT_BYTES, INGEST_MAX_PAGE_BYTES).
+ */
+export const DEFAULT_SOURCE_LIMITS = {
+  /** Largest SSE event read; a larger one is recorded in events_rejected with its size and first bytes, and skipped. */
+  maxEventBytes: 1024 * 1024,
+  /** Largest `/events` body read; a page over it is asked again smaller, down to one event, which is then rejected. */
+  maxPageBytes: 32 * 1024 * 1024,
+} as const;
+export type SourceLimits = { maxEventBytes: number; maxPageBytes: number };
 
 const positiveInt = z.number().int().positive();
 
@@ -91,6 +104,8 @@ export const streamIngestionInputSchema = z.strictObject({
   paused: pauseStateSchema.nullable().optional(),
   totals: ingestionTotalsSchema.optional(),
   tuning: ingestionTuningSchema.partial().optional(),
+  /** Names of the worker's environment variables holding the source's token or headers (never the secrets). */
+  sourceCredentials: sourceCredentialsSchema.optional(),
   /** Carried over continue-as-new so status stays continuous. */
   startedAt: z.string().optional(),
   runsSoFar: z.number().int().min(0).optional(),
@@ -144,6 +159,8 @@ export interface SessionRequest {
   /** The session hands back its position after this long (a poll session ends earlier, once caught up). */
   sessionSeconds: number;
   pageSize: number;
+  /** Where the worker finds the source's credentials; absent: RESTAURANT_API_TOKEN and RESTAURANT_API_HEADERS. */
+  credentials?: SourceCredentials;
 }
 
 export type SessionCounts = Omit<IngestionTotals, 'sessions'>;

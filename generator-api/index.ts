@@ -122,7 +122,7 @@ export async function startEventApi(input: EventApiOptions = {}, log: EventApiLo
       { name: 'restaurant_api_paused', type: 'gauge', help: '1 while production is paused', value: producer.paused ? 1 : 0 },
       { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident set size of the event API process', value: process.memoryUsage.rss() },
     ]);
-  const server = createEventApiServer({ store, hub, legacy: options.legacy, health, metrics, log });
+  const server = createEventApiServer({ store, hub, legacy: options.legacy, health, metrics, log, token: options.token });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -53,6 +53,8 @@ export const eventApiOptionsSchema = z.object({
   /** Stop producing after this offset. */
   maxEvents: integerIn(1).optional(),
   paused: z.boolean().default(false),
+  /** Bearer token required on `/events` and `/stream` (401 without it); `/health` and `/metrics` stay open. */
+  token: z.string().trim().min(1, { error: 'must not be empty' }).optional(),
   /** Behave like the old source: a shared queue, resume ignored, offsets from 1 on every start. */
   legacy: z.boolean().default(false),
   ...faultsSchema.shape,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { describeIssues } from '../events/issues.js';
+import { carriesToken } from './bearer-token.js';
 import type { EventApiLog } from './log.js';
 import { integerIn } from './options.js';
 import type { StreamHub } from './sse.js';
@@ -26,6 +27,8 @@ export interface EventApiRoutes {
   /** `/metrics` in the Prometheus text format. */
   readonly metrics: () => string;
   readonly log: EventApiLog;
+  /** Required as a bearer token on `/events` and `/stream` when set; `/health` and `/metrics` stay open for probes. */
+  readonly token?: string;
 }
 
 function sendJson(response: ServerResponse, status: number, body: string | object, headers: Record<string, string> = {}): void {
@@ -85,6 +88,9 @@ export function createEventApiServer(routes: EventApiRoutes): Server {
       if (!route) return sendJson(response, 404, { error: `no such endpoint: ${url.pathname}` });
       if (request.method !== 'GET') return sendJson(response, 405, { error: `${request.method} is not allowed; use GET` }, { Allow: 'GET' });
       if (route === '/health') return sendJson(response, 200, routes.health());
+      if ((route === '/events' || route === '/stream') && !carriesToken(request, routes.token)) {
+        return sendJson(response, 401, { error: 'a bearer token is required: Authorization: Bearer <token>' }, { 'WWW-Authenticate': 'Bearer realm="restaurant-event-api"' });
+      }
       if (route === '/events') return servePage(routes, url, response);
       if (route === '/metrics') {
         const text = routes.metrics();

@@ -57,6 +57,8 @@ export interface EventsRejectedTable {
   raw: string;
   reason: string;
   received_at: DefaultedTimestamp;
+  /** Size of an event rejected for being too large (`raw` then holds its first bytes only). */
+  event_bytes: Int8 | null;
 }
 
 /**
@@ -81,6 +83,10 @@ export interface StreamCheckpointsTable {
   last_batch_size: ColumnType<number, number | undefined, number>;
   events_total: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
   updated_at: DefaultedTimestamp;
+  /** The session allowed to commit (see migrations/0011_stream_ownership.ts); null after a rewind. */
+  owner_token: string | null;
+  owner_generation: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
+  owner_since: Timestamp | null;
 }
 
 /** A source restart noticed by the consumer (offsets went backwards): the new epoch and where the old one ended. */

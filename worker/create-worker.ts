@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
+import type { SourceLimits } from '../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
@@ -16,6 +17,8 @@ export interface IngestionWorkerOptions {
   /** Where the workflow bundle is cached. */
   dataDir: string;
   shutdownGraceSeconds: number;
+  /** What one read from the source may cost (INGEST_MAX_EVENT_BYTES, INGEST_MAX_PAGE_BYTES). */
+  sourceLimits?: SourceLimits;
 }
 
 export interface IngestionWorker {
@@ -33,7 +36,7 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     namespace,
     taskQueue,
     workflowBundle: await loadWorkflowBundle(options.dataDir, (line) => logger.info(line)),
-    activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}`, stopping: stopping.signal }),
+    activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}`, stopping: stopping.signal, sourceLimits: options.sourceLimits }),
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     // Cancellation reaches an activity with its next heartbeat: keep that under a second so a pause is prompt.
     maxHeartbeatThrottleInterval: '250 milliseconds',

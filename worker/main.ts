@@ -34,6 +34,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger,
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+      sourceLimits: { maxEventBytes: config.INGEST_MAX_EVENT_BYTES, maxPageBytes: config.INGEST_MAX_PAGE_BYTES },
     });
     http?.setReadinessProbes({
       temporal: async () => Number((await connection.healthService.check({})).status) === GRPC_SERVING,

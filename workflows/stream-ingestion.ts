@@ -5,12 +5,14 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -44,12 +46,28 @@ const checkpoints = proxyActivities<IngestionActivities>({
 function sessionActivities(tuning: IngestionTuning) {
   return proxyActivities<IngestionActivities>({
     startToCloseTimeout: `${tuning.sessionSeconds + 120} seconds`,
-    // A killed worker is noticed within this, and the retry resumes from the last heartbeat.
-    heartbeatTimeout: '5 seconds',
+    // A session heartbeats only when it makes progress (activities/ingestion/liveness.ts): a killed,
+    // frozen or stuck one is retried this long after its last progress. A false take-over on a loaded
+    // machine costs nothing but a reconnect, since every commit is fenced by ownership of the stream.
+    heartbeatTimeout: '3 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '15 seconds', maximumAttempts: 4 },
+    retry: { initialInterval: '200 milliseconds', backoffCoefficient: 4, maximumInterval: '15 seconds', maximumAttempts: 4 },
   });
 }
+
+/**
+ * Patches (see README, "Changing workflow code"): each names a change that alters the commands a
+ * workflow issues. Histories recorded before a change replay down the old path.
+ */
+export const PATCHES = {
+  /** Checkpoint reads and writes (rewind, start offset, resync) run one at a time. */
+  serialisedCheckpoints: 'serialised-checkpoint-access',
+  /** A source refusing the credentials pauses the stream with the reason instead of retrying. */
+  pauseOnRefusedCredentials: 'pause-on-refused-credentials',
+} as const;
+
+/** Session failures no retry can cure: the stream pauses with the reason until an operator resumes it. */
+const CREDENTIAL_FAILURES = new Set(['SourceCredentialsRefused', 'SourceCredentialsInvalid']);
 
 const nowIso = () => new Date(Date.now()).toISOString();
 
@@ -67,6 +85,8 @@ export class StreamIngestion {
   private readonly runs: number;
   private rewinding = false;
   private consuming = false;
+  /** Held while a checkpoint activity (read, rewind) is in flight: see withCheckpoint. */
+  private checkpointBusy = false;
   private session: CancellationScope | undefined;
   private readonly activities: IngestionActivities;
 
@@ -110,11 +130,13 @@ export class StreamIngestion {
         try {
           this.session?.cancel();
           await condition(() => !this.consuming);
-          const previous = (await checkpoints.readCheckpoint(this.stream)) ?? { ...this.position };
-          const position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset, epoch: epoch ?? previous.epoch });
-          this.position = position;
-          this.publishDetails();
-          return { previous, position };
+          return await this.withCheckpoint(async () => {
+            const previous = (await checkpoints.readCheckpoint(this.stream)) ?? { ...this.position };
+            const position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset, epoch: epoch ?? previous.epoch });
+            this.position = position;
+            this.publishDetails();
+            return { previous, position };
+          });
         } finally {
           this.rewinding = false;
         }
@@ -161,8 +183,11 @@ export class StreamIngestion {
   /** Where a new workflow begins: an explicit start offset, else the committed checkpoint, else 0. */
   async initialise(): Promise<void> {
     if (this.input.position) return;
-    if (this.input.startFrom !== undefined) {
-      this.position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset: this.input.startFrom, epoch: this.position.epoch });
+    const startFrom = this.input.startFrom;
+    if (startFrom !== undefined) {
+      await this.withCheckpoint(async () => {
+        this.position = await checkpoints.rewindCheckpoint({ stream: this.stream, offset: startFrom, epoch: this.position.epoch });
+      });
       this.publishDetails();
     } else {
       await this.resyncPosition();
@@ -203,6 +228,7 @@ export class StreamIngestion {
       maxBatchWaitMs: this.tuning.maxBatchWaitMs,
       sessionSeconds: this.tuning.sessionSeconds,
       pageSize: this.tuning.pageSize,
+      credentials: this.input.sourceCredentials,
     };
     this.session = new CancellationScope();
     this.consuming = true;
@@ -222,8 +248,15 @@ export class StreamIngestion {
   }
 
   async recoverFrom(error: unknown): Promise<void> {
-    this.state = 'recovering';
     this.lastError = { message: describe(error), at: nowIso() };
+    const failureType = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
+    if (failureType && CREDENTIAL_FAILURES.has(failureType) && patched(PATCHES.pauseOnRefusedCredentials)) {
+      // Retrying with the same credentials only hammers the source: wait for an operator's `resume`.
+      this.paused = { reason: `the source refused the credentials — fix them on the workers, then resume (${this.lastError.message})`, since: this.lastError.at };
+      this.publishDetails();
+      return;
+    }
+    this.state = 'recovering';
     this.publishDetails();
     await sleep('5 seconds');
   }
@@ -231,9 +264,26 @@ export class StreamIngestion {
   /** The warehouse checkpoint is the truth after anything but a clean session end. */
   async resyncPosition(): Promise<void> {
     await condition(() => !this.rewinding);
-    const committed = await checkpoints.readCheckpoint(this.stream);
-    if (committed) this.position = committed;
+    await this.withCheckpoint(async () => {
+      const committed = await checkpoints.readCheckpoint(this.stream);
+      if (committed) this.position = committed;
+    });
     this.publishDetails();
+  }
+
+  /**
+   * Runs checkpoint activities one at a time, so a rewind accepted while a resync's read is in flight
+   * is applied after it, never undone by its late result.
+   */
+  private async withCheckpoint<T>(access: () => Promise<T>): Promise<T> {
+    if (!patched(PATCHES.serialisedCheckpoints)) return access();
+    await condition(() => !this.checkpointBusy);
+    this.checkpointBusy = true;
+    try {
+      return await access();
+    } finally {
+      this.checkpointBusy = false;
+    }
   }
 
   private applyReport(report: SessionReport): void {

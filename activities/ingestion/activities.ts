@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Logger } from '../../telemetry/logger.js';
-import type { CheckpointRewind, SessionReport, SessionRequest, StreamPosition } from '../../contracts/ingestion.js';
+import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionReport, type SessionRequest, type SourceLimits, type StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
+import { resetSessionSettings, takeOwnership } from '../warehouse/ownership.js';
+import { resolveSourceHeaders, type SourceAccess } from '../restaurant-api/source.js';
+import { FeedKeeper } from './feed-keeper.js';
+import { Liveness } from './liveness.js';
 import { IngestionMetrics } from './metrics.js';
 import { IngestionSession, type SessionProgress } from './session.js';
 
@@ -15,48 +20,77 @@ export interface IngestionDependencies {
   logger: Logger;
   /** Written to events_raw.ingested_by. */
   workerIdentity: string;
-  /** How often a running session heartbeats its committed position (and learns of cancellation). */
+  /** How often a running session checks its progress and, if it moved, heartbeats it (and learns of cancellation). */
   heartbeatIntervalMs?: number;
   /** Aborted when the worker is stopping: sessions then end early, normally, reporting their position. */
   stopping: AbortSignal;
+  /** What one read from the source may cost this worker; default DEFAULT_SOURCE_LIMITS. */
+  sourceLimits?: SourceLimits;
+  /** Where the source credentials a session names are looked up; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Heartbeat details: what a retry resumes from, and what moved. */
+export interface SessionHeartbeat extends Partial<SessionProgress> {
+  bytesRead: number;
+  ownerGeneration: number;
 }
 
 /**
- * The ingestion activities. A session holds one connection for its batches and heartbeats its
- * committed position on a timer, so a retry after a crash resumes exactly there.
+ * The ingestion activities. A session takes ownership of its stream (fencing out any previous one),
+ * holds one connection for its batches, and heartbeats only when it makes progress, so a session stuck
+ * anywhere is retried after the heartbeat timeout. The worker keeps each stream's SSE connection
+ * between sessions (FeedKeeper).
  */
 export function createIngestionActivities(deps: IngestionDependencies) {
   const warehouse = warehouseDbOver(deps.db);
+  const feeds = new FeedKeeper();
+  deps.stopping.addEventListener('abort', () => feeds.closeAll(), { once: true });
+  const limits = deps.sourceLimits ?? DEFAULT_SOURCE_LIMITS;
+
   async function runSession(request: SessionRequest, run: (session: IngestionSession) => Promise<SessionReport>): Promise<SessionReport> {
     const context = Context.current();
-    const resumeFrom = context.info.heartbeatDetails as SessionProgress | undefined;
-    let progress: SessionProgress | undefined = resumeFrom;
-    const heartbeat = setInterval(() => context.heartbeat(progress), deps.heartbeatIntervalMs ?? 200);
-    const client = await deps.db.connect();
+    const resumeFrom = context.info.heartbeatDetails as SessionHeartbeat | undefined;
     const logger = deps.logger.child({ stream: request.stream, activity: context.info.activityType, attempt: context.info.attempt });
+    const source: SourceAccess = { url: request.sourceUrl, headers: resolveSourceHeaders(request.credentials, deps.env), ...limits };
+    // Nothing runs on a timer before the connection is ours: a failed connect leaves nothing behind.
+    const client = await deps.db.connect();
     // A connection the server drops (PostgreSQL restarting) emits 'error' besides failing its query:
     // without a listener that would take the worker down.
     const onConnectionError = (error: Error) => logger.warn('warehouse connection lost', { error: error.message });
     client.on('error', onConnectionError);
+    const liveness = new Liveness(context.info.heartbeatTimeoutMs || Number.POSITIVE_INFINITY);
+    let beat: SessionHeartbeat = { ...resumeFrom, bytesRead: 0, ownerGeneration: 0 };
+    let heartbeat: NodeJS.Timeout | undefined;
     let session: IngestionSession | undefined;
     let failure: Error | undefined;
     try {
-      session = new IngestionSession(request, resumeFrom, {
-        writer: new BatchWriter(client, deps.processors, deps.workerIdentity),
+      heartbeat = setInterval(() => {
+        if (liveness.progressed()) context.heartbeat({ ...beat, bytesRead: liveness.bytesRead });
+      }, deps.heartbeatIntervalMs ?? 200);
+      const token = `${deps.workerIdentity} ${context.info.activityId}#${context.info.attempt} ${randomUUID()}`;
+      const ownership = await liveness.whileRunning(() => takeOwnership(client, request.stream, token, request.position));
+      beat = { ...beat, ownerGeneration: ownership.generation };
+      session = new IngestionSession(request, resumeFrom?.counts ? { position: ownership.position, counts: resumeFrom.counts } : undefined, {
+        writer: new BatchWriter(client, deps.processors, deps.workerIdentity, ownership.token),
         processors: deps.processors,
         logger,
         cancelled: context.cancellationSignal,
         stopping: deps.stopping,
         metrics: new IngestionMetrics(context.metricMeter.withTags({ stream: request.stream })),
+        source,
+        liveness,
+        start: ownership.position,
+        feeds,
         onCommit: (committed) => {
-          progress = committed;
+          beat = { ...beat, ...committed };
         },
       });
       return await run(session);
     } catch (error) {
       // A connection that saw an error is not trusted back into the pool.
       failure = error instanceof Error ? error : new Error(String(error));
-      if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion session cancelled', [progress]);
+      if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion session cancelled', [beat]);
       logger.error('ingestion session failed', { error });
       throw error;
     } finally {
@@ -65,6 +99,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       await session?.drain();
       session?.dispose();
       clearInterval(heartbeat);
+      if (!failure) await resetSessionSettings(client).catch((error: Error) => (failure = error));
       client.off('error', onConnectionError);
       client.release(failure);
     }

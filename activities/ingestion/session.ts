@@ -2,12 +2,15 @@ import { CancelledFailure } from '@temporalio/activity';
 import type { Logger } from '../../telemetry/logger.js';
 import { emptyTotals, type StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
-import { fetchEventsPage, fetchSourceHead, type PagedEvent } from '../restaurant-api/events-page.js';
-import { SseFeed } from '../restaurant-api/sse-feed.js';
+import { fetchEventsPage, fetchSourceHead, PageTooLargeError, type PagedEvent } from '../restaurant-api/events-page.js';
+import type { SourceAccess } from '../restaurant-api/source.js';
+import { SseFeed, type StreamMessage } from '../restaurant-api/sse-feed.js';
 import type { BatchWriter } from '../warehouse/batch-writer.js';
 import { Batch } from '../warehouse/batch.js';
 import type { SessionCounts, SessionReport, SessionRequest } from '../../contracts/ingestion.js';
 import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
+import type { FeedKeeper } from './feed-keeper.js';
+import type { Liveness } from './liveness.js';
 import type { IngestionMetrics } from './metrics.js';
 import { StreamSequencer, type Placement } from './sequencer.js';
 
@@ -27,7 +30,18 @@ export interface SessionDependencies {
   /** Aborts when the worker is stopping: the session ends at the next batch boundary, normally. */
   stopping: AbortSignal;
   metrics: IngestionMetrics;
+  source: SourceAccess;
+  /** Where the session reports progress; its `stalled` signal ends the session. */
+  liveness: Liveness;
+  /** The position committed when the session took ownership of the stream: where it starts. */
+  start: StreamPosition;
+  /** The worker's parked SSE connections, handed from one session of a stream to the next. */
+  feeds: FeedKeeper;
 }
+
+/** An event over the size bound, judged without reading it: rejected with its size and first bytes. */
+type OversizedMessage = Extract<DecodedMessage, { kind: 'unreadable' }> & { bytes: number };
+type RoutedMessage = DecodedMessage | OversizedMessage;
 
 /** Messages decoded between two yields to the event loop (see routeEach). */
 const ROUTE_SLICE = 200;
@@ -59,6 +73,10 @@ export class IngestionSession {
   /** The batch being written, if any: it commits while the next one is decoded. */
   private writing: Promise<void> = Promise.resolve();
   private readonly sessionEnds: AbortSignal;
+  /** Aborts the source's reads: cancellation, the worker stopping, or the session stalled. */
+  private readonly reads: AbortSignal;
+  /** True while the session waits on the SSE feed: only then do its bytes count as the session's progress. */
+  private readingFeed = false;
   private readonly deadline: NodeJS.Timeout;
   /** Releases the session's timer and signal listeners; the activity calls it whatever the outcome. */
   readonly dispose: () => void;
@@ -68,44 +86,78 @@ export class IngestionSession {
     resumeFrom: SessionProgress | undefined,
     private readonly deps: SessionDependencies,
   ) {
-    this.committed = resumeFrom?.position ?? request.position;
+    this.committed = deps.start;
     this.counts = resumeFrom?.counts ?? emptyCounts();
     this.sequencer = new StreamSequencer(this.committed);
     // An explicit timer rather than AbortSignal.timeout inside AbortSignal.any, which Node 20 can
     // garbage-collect before it fires.
     const ends = new AbortController();
+    const reads = new AbortController();
     this.deadline = setTimeout(() => ends.abort(), request.sessionSeconds * 1000);
-    const end = () => ends.abort();
-    for (const signal of [deps.cancelled, deps.stopping]) {
-      if (signal.aborted) end();
-      else signal.addEventListener('abort', end, { once: true });
+    // Stopping ends the session at its next batch boundary; a cancellation or a stall also aborts its reads.
+    const listeners: Array<[AbortSignal, () => void]> = [
+      [deps.stopping, () => ends.abort()],
+      [deps.cancelled, () => (ends.abort(), reads.abort(deps.cancelled.reason))],
+      [deps.liveness.stalled, () => (ends.abort(), reads.abort(deps.liveness.stalled.reason))],
+    ];
+    for (const [signal, listener] of listeners) {
+      if (signal.aborted) listener();
+      else signal.addEventListener('abort', listener, { once: true });
     }
     this.dispose = () => {
       clearTimeout(this.deadline);
-      for (const signal of [deps.cancelled, deps.stopping]) signal.removeEventListener('abort', end);
+      for (const [signal, listener] of listeners) signal.removeEventListener('abort', listener);
     };
     this.sessionEnds = ends.signal;
+    this.reads = reads.signal;
   }
 
-  /** Realtime: the SSE feed, with gaps filled from `/events`. */
+  private readonly onPageBytes = (bytes: number) => this.deps.liveness.moved(bytes);
+
+  /** Identifies the source and credentials a parked feed was opened with. */
+  private get feedKey(): string {
+    return JSON.stringify([this.deps.source.url, this.deps.source.headers]);
+  }
+
+  /**
+   * Realtime: the SSE feed, with gaps filled from `/events`. The feed a previous session of this stream
+   * parked on this worker at exactly our start is taken over (no reconnect, no continuity check);
+   * a session that ends cleanly parks its feed for the next one.
+   */
   async consumeStream(): Promise<SessionReport> {
-    await this.checkSourceContinuity();
-    const streamUrl = new URL('/stream', this.request.sourceUrl).toString();
-    this.feed = new SseFeed(streamUrl, {
-      fromOffset: this.sequencer.position.offset,
-      onLog: (message, fields) => this.deps.logger.info(message, { stream: this.request.stream, ...fields }),
-    });
+    const feed = this.deps.feeds.take(this.request.stream, this.feedKey, this.sequencer.position) ?? (await this.openFeed());
+    this.feed = feed;
+    feed.onBytes = (bytes) => {
+      if (this.readingFeed) this.deps.liveness.moved(bytes);
+    };
+    let report: SessionReport | undefined;
     try {
       while (!this.sessionEnds.aborted) {
-        const messages = await this.feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds, IDLE_CATCH_UP_MS);
+        this.readingFeed = true;
+        const messages = await feed.take(this.request.maxBatchEvents, this.request.maxBatchWaitMs, this.sessionEnds, IDLE_CATCH_UP_MS).finally(() => {
+          this.readingFeed = false;
+        });
+        this.deps.liveness.moved();
         if (messages.length === 0 && !this.sessionEnds.aborted) await this.catchUpFromPages();
-        await this.routeEach(messages, (message, epoch) => decodeText(message.data, message.offset, epoch, this.deps.processors));
+        await this.routeEach(messages, this.decodeStreamed);
         await this.flush();
       }
+      report = await this.finish(false, feed.newestOffset);
+      return report;
     } finally {
-      this.feed.close();
+      if (report && !this.deps.stopping.aborted) this.deps.feeds.park(this.request.stream, this.feedKey, this.committed, feed);
+      else feed.close();
     }
-    return this.finish(false);
+  }
+
+  private async openFeed(): Promise<SseFeed> {
+    await this.checkSourceContinuity();
+    return new SseFeed(new URL('/stream', this.request.sourceUrl).toString(), {
+      fromOffset: this.sequencer.position.offset,
+      headers: this.deps.source.headers,
+      maxEventBytes: this.deps.source.maxEventBytes,
+      onLog: (message, fields) => this.deps.logger.info(message, { stream: this.request.stream, ...fields }),
+    });
   }
 
   /**
@@ -114,12 +166,12 @@ export class IngestionSession {
    * no later offset on the stream, so it is only found this way.
    */
   private async catchUpFromPages(): Promise<void> {
-    for (;;) {
-      const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
+    while (!this.sessionEnds.aborted) {
+      const page = await this.fetchPage(this.sequencer.position.offset, this.request.pageSize);
       await this.routeEach(page.events, this.decodePaged);
       this.counts.gapsFilled += page.events.length;
       await this.flush();
-      if (page.events.length < this.request.pageSize) return;
+      if (!page.full) return;
     }
   }
 
@@ -128,19 +180,42 @@ export class IngestionSession {
     await this.checkSourceContinuity();
     let caughtUp = false;
     while (!this.sessionEnds.aborted && !caughtUp) {
-      const page = await fetchEventsPage(this.request.sourceUrl, this.sequencer.position.offset, this.request.pageSize, this.deps.cancelled);
+      const page = await this.fetchPage(this.sequencer.position.offset, this.request.pageSize);
       await this.routeEach(page.events, this.decodePaged);
       await this.flush();
-      caughtUp = page.events.length < this.request.pageSize;
+      caughtUp = !page.full;
     }
-    return this.finish(caughtUp);
+    return this.finish(caughtUp, await fetchSourceHead(this.deps.source, { signal: this.reads }));
   }
 
-  private async finish(caughtUp: boolean): Promise<SessionReport> {
-    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+  /**
+   * One `/events` page within the size bound. A page over it is asked again with half the events,
+   * down to one: a single event still over the bound is read to its end only to count its size, and
+   * comes back as an oversized element, so the stream moves past it. `full`: the page had all it was asked for.
+   */
+  private async fetchPage(since: number, limit: number): Promise<{ events: PagedEvent[]; full: boolean }> {
+    let asked = limit;
+    for (;;) {
+      try {
+        const page = await fetchEventsPage(this.deps.source, since, asked, { signal: this.reads, onBytes: this.onPageBytes, measureOversized: asked === 1 });
+        return { events: page.events, full: page.events.length >= asked };
+      } catch (error) {
+        if (!(error instanceof PageTooLargeError)) throw error;
+        if (asked > 1) {
+          asked = Math.floor(asked / 2);
+          continue;
+        }
+        const offset = Number(/"offset"\s*:\s*(\d+)/.exec(error.head)?.[1] ?? since + 1);
+        return { events: [{ offset, value: undefined, oversized: { bytes: error.bytes, head: error.head } }], full: true };
+      }
+    }
+  }
+
+  private async finish(caughtUp: boolean, sourceHead: number | null): Promise<SessionReport> {
+    this.throwIfCancelledOrStalled();
     await this.flush();
     await this.writing;
-    this.sourceHeadOffset = Math.max((await fetchSourceHead(this.request.sourceUrl)) ?? 0, this.sourceHeadOffset ?? 0, this.committed.offset);
+    this.sourceHeadOffset = Math.max(sourceHead ?? 0, this.sourceHeadOffset ?? 0, this.committed.offset);
     return {
       ...this.counts,
       position: this.committed,
@@ -153,20 +228,42 @@ export class IngestionSession {
     };
   }
 
-  private readonly decodePaged = (event: PagedEvent, epoch: number) => decodeValue(event.value, event.offset, epoch, this.deps.processors);
+  private throwIfCancelledOrStalled(): void {
+    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    if (this.deps.liveness.stalled.aborted) throw this.deps.liveness.stalled.reason;
+  }
+
+  private readonly decodeStreamed = (message: StreamMessage, epoch: number): RoutedMessage =>
+    message.oversized ? this.oversized(message.offset, message.oversized) : decodeText(message.data, message.offset, epoch, this.deps.processors);
+
+  private oversized(offset: number | null, { bytes, head }: { bytes: number; head: string }): OversizedMessage {
+    const limit = this.deps.source.maxEventBytes;
+    return {
+      kind: 'unreadable',
+      offset,
+      eventId: null,
+      raw: head,
+      bytes,
+      reason: `oversized event: ${bytes} bytes, over the limit of ${limit} (INGEST_MAX_EVENT_BYTES, or INGEST_MAX_PAGE_BYTES for /events); only its first bytes are kept`,
+    };
+  }
+
+  private readonly decodePaged = (event: PagedEvent, epoch: number): RoutedMessage =>
+    event.oversized ? this.oversized(event.offset, event.oversized) : decodeValue(event.value, event.offset, epoch, this.deps.processors);
 
   /**
    * Routes messages one by one, decoding each in the epoch current when its turn comes. It yields to
    * the event loop every few hundred messages, so the batch being written meanwhile gets its next
    * statement sent as soon as the previous one answers, instead of after the whole batch is decoded.
    */
-  private async routeEach<T>(items: readonly T[], decode: (item: T, epoch: number) => DecodedMessage): Promise<void> {
+  private async routeEach<T>(items: readonly T[], decode: (item: T, epoch: number) => RoutedMessage): Promise<void> {
     let sinceYield = 0;
     for (const item of items) {
       const pending = this.route(decode(item, this.sequencer.epoch));
       if (pending) await pending;
       if (++sinceYield === ROUTE_SLICE) {
         sinceYield = 0;
+        this.deps.liveness.moved();
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
@@ -176,7 +273,7 @@ export class IngestionSession {
    * Puts one message in its place. The common case (the next offset, room in the batch) completes
    * synchronously: a promise per event would cost more than the event's own work.
    */
-  private route(message: DecodedMessage): Promise<void> | undefined {
+  private route(message: RoutedMessage): Promise<void> | undefined {
     const { offset, eventId } = message;
     if (offset === null) {
       // Nothing says where it belongs: record it, and let the offsets around it speak for the stream.
@@ -192,7 +289,7 @@ export class IngestionSession {
     return this.flushIfFull();
   }
 
-  private async routeOutOfOrder(message: DecodedMessage, placement: Exclude<Placement, { kind: 'next' }>): Promise<void> {
+  private async routeOutOfOrder(message: RoutedMessage, placement: Exclude<Placement, { kind: 'next' }>): Promise<void> {
     const { offset, eventId } = message;
     if (placement.kind === 'gap') {
       await this.fillGap(placement.from, placement.to);
@@ -206,8 +303,9 @@ export class IngestionSession {
     return this.route(message);
   }
 
-  private reject(message: Extract<DecodedMessage, { kind: 'unreadable' }>): void {
-    this.batch.reject({ epoch: this.sequencer.epoch, offset: message.offset, eventId: message.eventId, raw: message.raw, reason: message.reason });
+  private reject(message: Extract<RoutedMessage, { kind: 'unreadable' }>): void {
+    const bytes = 'bytes' in message ? message.bytes : undefined;
+    this.batch.reject({ epoch: this.sequencer.epoch, offset: message.offset, eventId: message.eventId, raw: message.raw, reason: message.reason, bytes });
   }
 
   /**
@@ -218,7 +316,8 @@ export class IngestionSession {
     if ((await this.checkSourceContinuity()) === 'restarted') return;
     let since = from - 1;
     while (since < to) {
-      const page = await fetchEventsPage(this.request.sourceUrl, since, Math.min(this.request.pageSize, to - since), this.deps.cancelled);
+      this.throwIfCancelledOrStalled();
+      const page = await this.fetchPage(since, Math.min(this.request.pageSize, to - since));
       const inRange = page.events.filter((event) => event.offset > since && event.offset <= to);
       const firstAvailable = inRange[0]?.offset ?? to + 1;
       if (firstAvailable > since + 1) this.recordLoss(since + 1, firstAvailable - 1);
@@ -242,7 +341,11 @@ export class IngestionSession {
   private async checkSourceContinuity(): Promise<'continuous' | 'restarted' | 'unknown'> {
     const { offset, lastEventId } = this.sequencer.position;
     if (offset === 0 || lastEventId === null) return 'unknown';
-    const page = await fetchEventsPage(this.request.sourceUrl, offset - 1, 1, this.deps.cancelled);
+    const page = await fetchEventsPage(this.deps.source, offset - 1, 1, { signal: this.reads, onBytes: this.onPageBytes }).catch((error: unknown) => {
+      // Our last event is too large to read back: the source still holds something there, call it unknown.
+      if (error instanceof PageTooLargeError) return { events: [] };
+      throw error;
+    });
     const atOffset = page.events[0];
     if (atOffset && atOffset.offset > offset) return 'unknown';
     const idThere = atOffset && typeof atOffset.value === 'object' && atOffset.value !== null ? (atOffset.value as { event_id?: unknown }).event_id : undefined;
@@ -274,13 +377,13 @@ export class IngestionSession {
    */
   private async flush(): Promise<void> {
     if (this.batch.isEmpty) return;
-    // A cancelled session writes nothing more: what it read but did not commit is read again on resume.
-    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    // A cancelled (or stalled) session writes nothing more: what it read but did not commit is read again on resume.
+    this.throwIfCancelledOrStalled();
     const batch = this.batch;
     this.batch = new Batch();
     const position = this.sequencer.position;
     await this.writing;
-    if (this.deps.cancelled.aborted) throw new CancelledFailure('ingestion session cancelled');
+    this.throwIfCancelledOrStalled();
     this.writing = this.write(batch, position);
     // Observed here so a failure is never an unhandled rejection; awaiting `writing` still throws it.
     this.writing.catch(() => undefined);
@@ -294,7 +397,7 @@ export class IngestionSession {
   private async write(batch: Batch, position: StreamPosition): Promise<void> {
     const lastEventTs = batch.lastEventTs();
     const started = performance.now();
-    await this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset });
+    await this.deps.liveness.whileRunning(() => this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset }));
     const byType = batch.countByType();
     this.deps.metrics.recordBatch(batch, byType, performance.now() - started, position.offset, this.sourceHeadOffset, lastEventTs);
     this.committed = position;

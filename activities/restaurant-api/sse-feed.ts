@@ -1,14 +1,22 @@
 import { EventSource } from 'eventsource';
+import { boundSseEvents, OVERSIZED_EVENT_TYPE, type OversizedEvent } from './sse-event-bound.js';
+import { credentialsRefused, isCredentialsRefusal } from './source.js';
 
 /** One SSE message as it arrived: the offset from its `id:` line (null without one) and the raw `data:`. */
 export interface StreamMessage {
   offset: number | null;
   data: string;
+  /** Set for an event over the size bound: its size and first bytes (`data` is then empty). */
+  oversized?: { bytes: number; head: string };
 }
 
 export interface SseFeedOptions {
   /** Resume point: sent as `Last-Event-ID` (a source may ignore it; gaps are filled elsewhere). */
   fromOffset: number;
+  /** Sent with every request (credentials). */
+  headers?: Readonly<Record<string, string>>;
+  /** Largest event read whole; a larger one arrives as a StreamMessage with `oversized`. */
+  maxEventBytes: number;
   /** Reconnect when nothing at all (not even a keep-alive) arrived for this long. */
   idleTimeoutMs?: number;
   /** Flow control: past this many unread messages the connection is closed, and reopened once drained. */
@@ -43,7 +51,11 @@ export class SseFeed {
   private backoffMs = 0;
   private wake: (() => void) | undefined;
   private heldBack = false;
+  /** A refusal that retrying cannot cure (401/403): `take` throws it. */
+  private failure: Error | undefined;
   readonly stats = { connections: 0, reconnects: 0, messages: 0 };
+  /** Called with the size of every chunk that arrives: progress, for the session reading the feed. */
+  onBytes: ((bytes: number) => void) | undefined;
 
   constructor(
     private readonly streamUrl: string,
@@ -61,6 +73,11 @@ export class SseFeed {
     return this.queue.length - this.head;
   }
 
+  /** The newest offset received (queued or taken): how far the source has got, as far as we know. */
+  get newestOffset(): number {
+    return this.lastQueuedOffset;
+  }
+
   /** Moves the resume point (after a detected source restart) and reconnects from there. */
   restartFrom(offset: number): void {
     this.queue.length = 0;
@@ -74,7 +91,9 @@ export class SseFeed {
    * arrived; with none after `idleMs` without any, or when `signal` aborts.
    */
   async take(max: number, waitMs: number, signal: AbortSignal, idleMs = Infinity): Promise<StreamMessage[]> {
+    if (this.failure) throw this.failure;
     if (this.queued === 0) await this.waitFor(() => this.queued > 0, idleMs, signal);
+    if (this.failure) throw this.failure;
     if (this.queued === 0) return [];
     if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
     const taken = this.queue.slice(this.head, this.head + max);
@@ -115,7 +134,7 @@ export class SseFeed {
       const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
       signal.addEventListener('abort', finish);
       this.wake = () => {
-        if (ready() || this.closed) finish();
+        if (ready() || this.closed || this.failure) finish();
       };
     });
   }
@@ -141,8 +160,13 @@ export class SseFeed {
 
   private async fetchWithResumePoint(input: string | URL, init: Parameters<typeof fetch>[1]): Promise<Response> {
     const headers = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(this.options.headers ?? {})) headers.set(name, value);
     headers.set('Last-Event-ID', String(this.lastQueuedOffset));
     const response = await fetch(input, { ...init, headers });
+    if (isCredentialsRefusal(response.status)) {
+      this.failure = credentialsRefused('GET /stream', response.status, await response.clone().text().catch(() => ''));
+      this.wake?.();
+    }
     if (response.status === 410) {
       // Asked for offsets the source no longer retains: resume from the earliest it has; the gap
       // before it is detected and recorded by the session like any other.
@@ -155,15 +179,18 @@ export class SseFeed {
     const touch = new TransformStream<Uint8Array, Uint8Array>({
       transform: (chunk, controller) => {
         this.lastByteAt = Date.now();
+        this.onBytes?.(chunk.byteLength);
         controller.enqueue(chunk);
       },
     });
-    return new Response(response.body.pipeThrough(touch), { status: response.status, statusText: response.statusText, headers: response.headers });
+    const body = response.body.pipeThrough(touch).pipeThrough(boundSseEvents(this.options.maxEventBytes));
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   private enqueue(event: MessageEvent): void {
     const offset = event.lastEventId === '' ? null : Number(event.lastEventId);
-    const message: StreamMessage = { offset: Number.isSafeInteger(offset) ? offset : null, data: String(event.data) };
+    const plain: StreamMessage = { offset: Number.isSafeInteger(offset) ? offset : null, data: String(event.data) };
+    const message = event.type === OVERSIZED_EVENT_TYPE ? (oversizedMessage(plain.data) ?? plain) : plain;
     if (message.offset !== null) this.lastQueuedOffset = message.offset;
     this.queue.push(message);
     this.stats.messages += 1;
@@ -179,7 +206,7 @@ export class SseFeed {
     this.source?.close();
     this.source = undefined;
     clearTimeout(this.reconnectTimer);
-    if (this.closed) return;
+    if (this.closed || this.failure) return;
     this.backoffMs = delayMs ?? Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
     const jittered = delayMs ?? Math.round(this.backoffMs * (0.5 + Math.random() / 2));
     this.stats.reconnects += 1;
@@ -188,4 +215,15 @@ export class SseFeed {
       if (!this.heldBack) this.connect();
     }, jittered);
   }
+}
+
+/** The stand-in boundSseEvents put for an oversized event (a source sending that type itself gets no special treatment). */
+function oversizedMessage(data: string): StreamMessage | undefined {
+  try {
+    const { offset, bytes, head } = JSON.parse(data) as OversizedEvent;
+    if (typeof bytes === 'number' && typeof head === 'string') return { offset: Number.isSafeInteger(offset) ? offset : null, data: '', oversized: { bytes, head } };
+  } catch {
+    // not ours
+  }
+  return undefined;
 }

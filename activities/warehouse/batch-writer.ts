@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { StreamPosition } from '../../contracts/ingestion.js';
 import type { Batch } from './batch.js';
 import type { AcceptedEvent, ProcessorRegistry, SqlClient } from '../../processors/processor.js';
+import { ownershipLost } from './ownership.js';
 
 export interface BatchCommit {
   stream: string;
@@ -37,6 +38,8 @@ export class BatchWriter {
     private readonly client: pg.ClientBase,
     private readonly processors: ProcessorRegistry,
     private readonly ingestedBy: string,
+    /** The session's owner token (see ownership.ts): a batch commits only while it still owns the stream. */
+    private readonly ownerToken: string,
   ) {}
 
   async eventExists(eventId: string): Promise<boolean> {
@@ -48,12 +51,12 @@ export class BatchWriter {
     const sql = this.client as unknown as SqlClient;
     await this.client.query('BEGIN');
     try {
-      await this.insertRaw(commit.stream, commit.batch.raw);
+      const stored = await this.insertRaw(commit.stream, commit.batch.raw);
       await this.applyFacts(sql, commit.stream, commit.batch.applicable);
       await this.releaseStagedChildren(sql);
       await this.insertRejections(commit);
       await this.insertRestarts(commit);
-      await this.saveCheckpoint(commit);
+      await this.saveCheckpoint(commit, stored);
       await this.client.query('COMMIT');
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);
@@ -61,15 +64,17 @@ export class BatchWriter {
     }
   }
 
-  private async insertRaw(stream: string, events: readonly AcceptedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.client.query(
+  /** Returns how many events were new: re-ingested ones (a rewind, a retry) are not stored again. */
+  private async insertRaw(stream: string, events: readonly AcceptedEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const { rowCount } = await this.client.query(
       `INSERT INTO raw_data.events_raw (event_offset, event_id, event_type, ts, partition_key, payload, stream_name, source_epoch, ingested_by)
        SELECT e."offset", e."eventId", e."eventType", e.ts, e."partitionKey", e.payload, $2, e.epoch::text, $3
        FROM jsonb_to_recordset($1::jsonb) AS e("offset" bigint, "eventId" uuid, "eventType" text, ts timestamptz, "partitionKey" text, payload jsonb, epoch int)
        ON CONFLICT (event_id) DO NOTHING`,
       [JSON.stringify(events), stream, this.ingestedBy],
     );
+    return rowCount ?? 0;
   }
 
   /**
@@ -141,9 +146,9 @@ export class BatchWriter {
   private async insertRejections({ stream, batch }: BatchCommit): Promise<void> {
     if (batch.rejections.length === 0) return;
     await this.client.query(
-      `INSERT INTO raw_data.events_rejected (stream_name, source_epoch, event_offset, event_id, raw, reason)
-       SELECT $2, r.epoch::text, r."offset", r."eventId", r.raw, r.reason
-       FROM jsonb_to_recordset($1::jsonb) AS r(epoch int, "offset" bigint, "eventId" uuid, raw text, reason text)
+      `INSERT INTO raw_data.events_rejected (stream_name, source_epoch, event_offset, event_id, raw, reason, event_bytes)
+       SELECT $2, r.epoch::text, r."offset", r."eventId", r.raw, r.reason, r.bytes
+       FROM jsonb_to_recordset($1::jsonb) AS r(epoch int, "offset" bigint, "eventId" uuid, raw text, reason text, bytes bigint)
        ON CONFLICT (stream_name, source_epoch, event_offset) DO NOTHING`,
       [JSON.stringify(batch.rejections), stream],
     );
@@ -159,23 +164,27 @@ export class BatchWriter {
     }
   }
 
-  private async saveCheckpoint({ stream, batch, position, lastEventTs, sourceHeadOffset }: BatchCommit): Promise<void> {
-    await this.client.query(
-      `INSERT INTO raw_data.stream_checkpoints AS c
-         (stream_name, event_offset, source_epoch, last_event_id, source_head_offset, source_head_seen_at, last_event_ts, last_batch_at, last_batch_size, events_total, updated_at)
-       VALUES ($1, $2, $3, $4, $5::bigint, CASE WHEN $5::bigint IS NULL THEN NULL ELSE now() END, $6::timestamptz, now(), $7::int, $7::bigint, now())
-       ON CONFLICT (stream_name) DO UPDATE SET
-         event_offset = EXCLUDED.event_offset,
-         source_epoch = EXCLUDED.source_epoch,
-         last_event_id = EXCLUDED.last_event_id,
-         source_head_offset = COALESCE(EXCLUDED.source_head_offset, c.source_head_offset),
-         source_head_seen_at = COALESCE(EXCLUDED.source_head_seen_at, c.source_head_seen_at),
-         last_event_ts = COALESCE(EXCLUDED.last_event_ts, c.last_event_ts),
-         last_batch_at = EXCLUDED.last_batch_at,
-         last_batch_size = EXCLUDED.last_batch_size,
-         events_total = c.events_total + EXCLUDED.last_batch_size,
-         updated_at = EXCLUDED.updated_at`,
-      [stream, position.offset, String(position.epoch), position.lastEventId, sourceHeadOffset, lastEventTs, batch.raw.length],
+  /**
+   * The checkpoint moves only while this session owns the stream: a replaced session's commit (a
+   * zombie) matches no row and the whole batch rolls back. `events_total` counts only the events this
+   * batch actually stored, so it stays equal to the stream's rows whatever was re-ingested.
+   */
+  private async saveCheckpoint({ stream, batch, position, lastEventTs, sourceHeadOffset }: BatchCommit, stored: number): Promise<void> {
+    const { rowCount } = await this.client.query(
+      `UPDATE raw_data.stream_checkpoints AS c SET
+         event_offset = $2,
+         source_epoch = $3,
+         last_event_id = $4,
+         source_head_offset = COALESCE($5::bigint, c.source_head_offset),
+         source_head_seen_at = CASE WHEN $5::bigint IS NULL THEN c.source_head_seen_at ELSE now() END,
+         last_event_ts = COALESCE($6::timestamptz, c.last_event_ts),
+         last_batch_at = now(),
+         last_batch_size = $7,
+         events_total = c.events_total + $8,
+         updated_at = now()
+       WHERE c.stream_name = $1 AND c.owner_token = $9`,
+      [stream, position.offset, String(position.epoch), position.lastEventId, sourceHeadOffset, lastEventTs, batch.raw.length, stored, this.ownerToken],
     );
+    if (rowCount !== 1) throw ownershipLost(stream);
   }
 }

@@ -7,6 +7,8 @@ export interface Rejection {
   eventId: string | null;
   raw: string;
   reason: string;
+  /** Size of an event too large to ingest (`raw` then holds only its first bytes). */
+  bytes?: number;
 }
 
 export interface SourceRestart {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { CheckpointRewind, StreamPosition } from '../../contracts/ingestion.js';
 import type { WarehouseDatabase } from '../../warehouse/schema.js';
 
@@ -14,14 +14,17 @@ export async function readCheckpoint(db: Kysely<WarehouseDatabase>, stream: stri
 
 /**
  * Moves a stream's checkpoint (an operator's rewind). The event id at the new offset is left unknown,
- * so the next session does not mistake the rewind for a restarted source.
+ * so the next session does not mistake the rewind for a restarted source. The owner is revoked: a
+ * session still running somewhere can no longer commit over the rewind.
  */
 export async function rewindCheckpoint(db: Kysely<WarehouseDatabase>, { stream, offset, epoch }: CheckpointRewind): Promise<StreamPosition> {
   const position = { event_offset: String(offset), source_epoch: String(epoch), last_event_id: null };
   await db
     .insertInto('raw_data.stream_checkpoints')
     .values({ stream_name: stream, ...position })
-    .onConflict((conflict) => conflict.column('stream_name').doUpdateSet({ ...position, updated_at: new Date() }))
+    .onConflict((conflict) =>
+      conflict.column('stream_name').doUpdateSet({ ...position, owner_token: null, owner_generation: sql`raw_data.stream_checkpoints.owner_generation + 1`, updated_at: new Date() }),
+    )
     .execute();
   return { offset, epoch, lastEventId: null };
 }

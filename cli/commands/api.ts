@@ -41,6 +41,7 @@ export function apiCommand(): Command {
     .option('--keep-alive-ms <ms>', 'idle time before a ": keep-alive" comment, 10..15000 (default: 10000)')
     .option('--max-client-buffer-bytes <bytes>', 'unsent data a slow SSE client may have before it is disconnected (default: 4 MiB)')
     .option('--max-events <offset>', 'stop producing after this offset')
+    .option('--token <token>', 'require this bearer token on /events and /stream, 401 without it; /health and /metrics stay open (default: API_TOKEN)')
     .option('--paused', 'fault: keep every stream open but produce nothing')
     .option('--legacy', 'fault: behave like the old source (clients share one queue, Last-Event-ID ignored, offsets restart at 1)')
     .option('--drop-every <events>', 'fault: end each SSE connection after it carried this many events')
@@ -57,6 +58,7 @@ export function apiCommand(): Command {
         port: config.API_PORT,
         rate: config.API_RATE,
         seed: config.API_SEED,
+        token: config.API_TOKEN,
         dataDir: config.DATA_DIR,
         ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)),
       };

@@ -20,11 +20,11 @@ export interface TestWorker {
 }
 
 /** The production worker definition on its own task queue, against the shared test Temporal server. */
-export async function startTestWorker(db: pg.Pool, options: { processors?: ProcessorRegistry; label?: string; address?: string } = {}): Promise<TestWorker> {
+export async function startTestWorker(db: pg.Pool, options: { processors?: ProcessorRegistry; label?: string; address?: string; taskQueue?: string } = {}): Promise<TestWorker> {
   const logger = createLogger('test-worker', 'warn');
   installTemporalRuntime(logger, 'warn');
   const address = options.address ?? inject('temporalAddress');
-  const taskQueue = `${options.label ?? 'test'}-${randomBytes(4).toString('hex')}`;
+  const taskQueue = options.taskQueue ?? `${options.label ?? 'test'}-${randomBytes(4).toString('hex')}`;
   const connection = await NativeConnection.connect({ address });
   const { worker, stop } = await createIngestionWorker({
     connection,

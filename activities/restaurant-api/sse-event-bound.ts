@@ -1,0 +1,87 @@
+/**
+ * Bounds what one SSE event may cost before any parser sees it. The `eventsource` parser buffers a line
+ * without limit, so one 400 MB `data:` line exhausted the worker's heap on every retry. This transform
+ * holds each event's block of lines (up to the blank line that ends it) and passes it on whole; a block
+ * that grows past `maxEventBytes` is dropped as it streams, counted, and replaced by a small event of
+ * type OVERSIZED_EVENT_TYPE saying its offset, size and first bytes, so the stream moves past it.
+ */
+
+export const OVERSIZED_EVENT_TYPE = 'restaurant-stack.oversized-event';
+
+/** What an OVERSIZED_EVENT_TYPE event's data holds. */
+export interface OversizedEvent {
+  offset: number | null;
+  bytes: number;
+  head: string;
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const HEAD_BYTES = 1_024;
+const encoder = new TextEncoder();
+
+export function boundSseEvents(maxEventBytes: number): TransformStream<Uint8Array, Uint8Array> {
+  let held: Uint8Array[] = [];
+  let heldBytes = 0;
+  /** Set once the block passed the bound: its first bytes and its size so far. */
+  let oversized: { head: Uint8Array; bytes: number } | null = null;
+  let lineBytes = 0;
+  let lineStartsWithCr = false;
+
+  const add = (piece: Uint8Array) => {
+    if (lineBytes === 0) lineStartsWithCr = piece[0] === CARRIAGE_RETURN;
+    lineBytes += piece.byteLength;
+    if (oversized) {
+      oversized.bytes += piece.byteLength;
+      return;
+    }
+    if (heldBytes + piece.byteLength <= maxEventBytes) {
+      held.push(piece);
+      heldBytes += piece.byteLength;
+      return;
+    }
+    const bytes = heldBytes + piece.byteLength;
+    oversized = { head: concat([...held, piece.subarray(0, HEAD_BYTES)]).subarray(0, HEAD_BYTES), bytes };
+    held = [];
+    heldBytes = 0;
+  };
+
+  const endLine = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    const blank = lineBytes === 1 || (lineBytes === 2 && lineStartsWithCr);
+    lineBytes = 0;
+    if (!blank) return;
+    if (oversized) {
+      controller.enqueue(encoder.encode(replacement(oversized.head, oversized.bytes)));
+      oversized = null;
+      return;
+    }
+    for (const piece of held) controller.enqueue(piece);
+    held = [];
+    heldBytes = 0;
+  };
+
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      let start = 0;
+      while (start < chunk.byteLength) {
+        const newline = chunk.indexOf(NEWLINE, start);
+        const end = newline === -1 ? chunk.byteLength : newline + 1;
+        add(chunk.subarray(start, end));
+        if (newline !== -1) endLine(controller);
+        start = end;
+      }
+    },
+  });
+}
+
+function concat(pieces: Uint8Array[]): Uint8Array {
+  return Buffer.concat(pieces);
+}
+
+function replacement(headBytes: Uint8Array, bytes: number): string {
+  const head = Buffer.from(headBytes).toString('utf8');
+  const id = /^id:\s?(\d+)\r?$/m.exec(head)?.[1];
+  const offset = id === undefined ? null : Number(id);
+  const event: OversizedEvent = { offset: Number.isSafeInteger(offset) ? offset : null, bytes, head };
+  return `${offset === null ? '' : `id: ${offset}\n`}event: ${OVERSIZED_EVENT_TYPE}\ndata: ${JSON.stringify(event)}\n\n`;
+}
