@@ -16,18 +16,26 @@ export interface AcceptedEvent<Payload = unknown> {
   payload: Payload;
 }
 
+/** The batch a processor's events come from: every applicable event of a type, in stream order. */
+export interface BatchEvents {
+  ofType(eventType: string): readonly AcceptedEvent[];
+}
+
 /**
  * Turns one event type into warehouse rows. The built-in processors cover the four restaurant event
  * types; a plugin module (EVENT_PROCESSORS_MODULE) can add types or replace a built-in one.
  * `apply` receives a whole batch of one type and runs inside the batch's transaction: write it with
  * set-based SQL (one JSON recordset, see `payloadRecords`), and make it idempotent — a batch may be applied more than once.
+ * The writer pipelines the statements `apply` issues before its first `await` with the rest of the
+ * batch's (one round trip); a statement issued after an `await` goes in a later round trip.
  */
 export interface EventProcessor<Payload = unknown> {
   readonly eventType: string;
   readonly payloadSchema: ZodType<Payload>;
   /** For events that belong to an order: which one. They wait in staging until that order has landed. */
   readonly orderIdOf?: (payload: Payload) => string;
-  apply(sql: SqlClient, events: readonly AcceptedEvent<Payload>[]): Promise<void>;
+  /** `batch`: the other events of the batch being written (absent for children released from staging). */
+  apply(sql: SqlClient, events: readonly AcceptedEvent<Payload>[], batch?: BatchEvents): Promise<void>;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { envelopeSchema } from '../../events/envelope.js';
+import { envelopeSchema, type Envelope } from '../../events/envelope.js';
+import { isEnvelope, payloadCheckOf } from '../../events/hot-path-checks.js';
 import { describeIssues } from '../../events/issues.js';
 import type { AcceptedEvent, ProcessorRegistry } from '../../processors/processor.js';
 
@@ -21,22 +22,29 @@ function field(value: unknown, name: string): unknown {
 /** Decodes a parsed JSON value; `offsetHint` is where the transport placed it (SSE `id:`, page position). */
 export function decodeValue(value: unknown, offsetHint: number | null, epoch: number, processors: ProcessorRegistry, rawText?: string): DecodedMessage {
   if (typeof value === 'string') return decodeText(value, offsetHint, epoch, processors);
-  const envelope = envelopeSchema.safeParse(value);
-  if (!envelope.success) {
-    const offset = field(value, 'offset');
-    const eventId = field(value, 'event_id');
-    return {
-      kind: 'unreadable',
-      offset: typeof offset === 'number' && Number.isSafeInteger(offset) && offset > 0 ? offset : offsetHint,
-      eventId: typeof eventId === 'string' && UUID.test(eventId) ? eventId : null,
-      raw: rawText ?? JSON.stringify(value),
-      reason: `invalid envelope: ${describeIssues(envelope.error, value, { root: 'event' })}`,
-    };
+  let envelope: Envelope;
+  if (isEnvelope(value)) envelope = value;
+  else {
+    const parsed = envelopeSchema.safeParse(value);
+    if (!parsed.success) {
+      const offset = field(value, 'offset');
+      const eventId = field(value, 'event_id');
+      return {
+        kind: 'unreadable',
+        offset: typeof offset === 'number' && Number.isSafeInteger(offset) && offset > 0 ? offset : offsetHint,
+        eventId: typeof eventId === 'string' && UUID.test(eventId) ? eventId : null,
+        raw: rawText ?? JSON.stringify(value),
+        reason: `invalid envelope: ${describeIssues(parsed.error, value, { root: 'event' })}`,
+      };
+    }
+    envelope = parsed.data;
   }
-  const { offset, event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload } = envelope.data;
+  const { offset, event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload } = envelope;
   const event: AcceptedEvent = { offset, epoch, eventId, eventType, ts, partitionKey, payload };
   const processor = processors.get(eventType);
   if (!processor) return { kind: 'event', offset, eventId, event, problem: `no processor for event type "${eventType}" (kept in raw_data.events_raw)` };
+  // Valid as it stands (the common case): kept as is, without zod's validated copy.
+  if (payloadCheckOf(processor.payloadSchema)?.(payload)) return { kind: 'event', offset, eventId, event, problem: null };
   const parsed = processor.payloadSchema.safeParse(payload);
   if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error, payload, { root: 'payload' })}` };
   event.payload = parsed.data;
