@@ -96,6 +96,9 @@ async function fetchWithin(source: SourceAccess, url: URL, timeoutMs: number, op
             options.onBytes?.(next.value.byteLength);
           }
         }
+      } catch (error) {
+        // An aborted read says why: the idle deadline, a cancellation, a stalled session.
+        throw controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : error;
       } finally {
         reader.releaseLock();
         await response.body?.cancel().catch(() => undefined);
