@@ -23,7 +23,9 @@ describe('operating ingestion from the command line', () => {
   beforeAll(async () => {
     warehouse = await createMigratedWarehouse('operator');
     testWorker = await startTestWorker(warehouse.pool, { label: 'operator' });
-    api = await startEventApi({ port: 0, seed: 'operator', rate: 300, maxEvents: 20_000 });
+    // Enough events that the source is still producing whatever the machine's speed: a pause is proven by
+    // the source moving on while nothing more is committed.
+    api = await startEventApi({ port: 0, seed: 'operator', rate: 300, maxEvents: 1_000_000 });
     env = {
       ...process.env,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -73,8 +75,9 @@ describe('operating ingestion from the command line', () => {
     expect(stdout).toContain('started');
     await waitForCheckpoint(warehouse.pool, workflowId, 100);
     await temporal('workflow', 'signal', '--workflow-id', workflowId, '--name', 'pause', '--input', '{"reason":"maintenance"}');
-    const query = await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'status', '--output', 'json');
-    expect(query.stdout).toContain('maintenance');
+    await expect
+      .poll(async () => (await temporal('workflow', 'query', '--workflow-id', workflowId, '--name', 'status', '--output', 'json')).stdout, { timeout: 30_000 })
+      .toContain('maintenance');
     await temporal('workflow', 'signal', '--workflow-id', workflowId, '--name', 'resume');
     const update = await temporal('workflow', 'update', 'execute', '--workflow-id', workflowId, '--name', 'rewind', '--input', '{"offset": 5}', '--output', 'json');
     expect(update.stdout).toMatch(/"offset":\s*5/);

@@ -86,7 +86,7 @@ export async function waitUntilPaused(handle: WorkflowHandle, timeoutMs = 10_000
 }
 
 /** While paused, the source moves `events` past the committed offset and nothing more is committed. */
-export async function expectNothingCommittedWhile(db: pg.Pool, stream: string, source: { readonly head: number }, events: number): Promise<number> {
+export async function expectNothingCommittedWhile(db: pg.Pool, stream: string, source: { readonly head: number; readonly finished?: boolean }, events: number): Promise<number> {
   const atPause = await committedOffset(db, stream);
   await waitUntilSourceAhead(source, atPause, events);
   expect(await committedOffset(db, stream)).toBe(atPause);
@@ -94,6 +94,9 @@ export async function expectNothingCommittedWhile(db: pg.Pool, stream: string, s
 }
 
 /** An outage lasts until the source has run `events` past what was committed: a backlog to catch up on. */
-export async function waitUntilSourceAhead(source: { readonly head: number }, committed: number, events: number): Promise<void> {
-  await waitUntil(`the source runs ${events} events past offset ${committed}`, 60_000, () => Promise.resolve(source.head >= committed + events));
+export async function waitUntilSourceAhead(source: { readonly head: number; readonly finished?: boolean }, committed: number, events: number): Promise<void> {
+  await waitUntil(`the source runs ${events} events past offset ${committed}`, 60_000, () => {
+    if (source.head < committed + events && source.finished) throw new Error(`the source finished at offset ${source.head}: give it more events (maxEvents) for this test`);
+    return Promise.resolve(source.head >= committed + events);
+  });
 }
