@@ -96,6 +96,7 @@ describe('migrateWarehouse', () => {
     );
     expect(indexes.map((row) => `${row.table} ${row.index}`)).toEqual([
       'analytics.audit_log audit_log_pkey',
+      'analytics.feedback feedback_created_ts_brin',
       'analytics.feedback feedback_order_id',
       'analytics.feedback feedback_pkey',
       'analytics.order_items order_items_order_id',
