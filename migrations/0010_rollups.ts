@@ -124,6 +124,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
     -- Lets a rebuild chunk and the consistency check find a time range of feedback without reading it all.
     CREATE INDEX feedback_created_ts_brin ON analytics.feedback USING brin (created_ts) WITH (autosummarize = on);
+    -- Lets a reprocess run read the raw trail by event time, chunk by chunk.
+    CREATE INDEX events_raw_ts_brin ON raw_data.events_raw USING brin (ts) WITH (autosummarize = on);
   `.execute(db);
 
   await sql`
@@ -609,6 +611,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     DROP FUNCTION analytics.rollup_orders_changed();
     DROP FUNCTION analytics.rollup_lock_all_slots();
     DROP FUNCTION analytics.rollup_slot();
+    DROP INDEX raw_data.events_raw_ts_brin;
     DROP INDEX analytics.feedback_created_ts_brin;
     DROP TABLE analytics.feedback_hourly_rollup;
     DROP TABLE analytics.menu_daily_rollup;

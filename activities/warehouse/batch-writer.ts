@@ -45,15 +45,28 @@ export class BatchWriter {
   }
 
   async write(commit: BatchCommit): Promise<void> {
-    const sql = this.client as unknown as SqlClient;
-    await this.client.query('BEGIN');
-    try {
+    await this.inTransaction(async (sql) => {
       await this.insertRaw(commit.stream, commit.batch.raw);
       await this.applyFacts(sql, commit.stream, commit.batch.applicable);
       await this.releaseStagedChildren(sql);
       await this.insertRejections(commit);
       await this.insertRestarts(commit);
       await this.saveCheckpoint(commit);
+    });
+  }
+
+  /** Applies events already in events_raw to the facts again (a reprocess run): no raw rows, no checkpoint. */
+  async reapply(stream: string, events: readonly AcceptedEvent[]): Promise<void> {
+    await this.inTransaction(async (sql) => {
+      await this.applyFacts(sql, stream, events);
+      await this.releaseStagedChildren(sql);
+    });
+  }
+
+  private async inTransaction(run: (sql: SqlClient) => Promise<void>): Promise<void> {
+    await this.client.query('BEGIN');
+    try {
+      await run(this.client as unknown as SqlClient);
       await this.client.query('COMMIT');
     } catch (error) {
       await this.client.query('ROLLBACK').catch(() => undefined);

@@ -107,6 +107,7 @@ describe('migrateWarehouse', () => {
       'analytics.payments payments_pkey',
       'raw_data.events_raw events_raw_ingested_at_brin',
       'raw_data.events_raw events_raw_pkey',
+      'raw_data.events_raw events_raw_ts_brin',
     ]);
   });
 
