@@ -64,10 +64,10 @@ export async function expectViewsMatchFacts(pool: pg.Pool): Promise<void> {
 /** The rollups summed over slots, for comparing two states of them. */
 export async function rollupTotals(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ row: string }>(`
-    SELECT 'sales ' || t::text AS row FROM (SELECT hour, location_code, service_type, sum(order_count), sum(subtotal), sum(tax), sum(tip), sum(total)
+    SELECT 'sales ' || t::text AS row FROM (SELECT hour, location_code, service_type, sum(order_count), sum(subtotal_cents), sum(tax_cents), sum(tip_cents), sum(total_cents)
       FROM analytics.sales_hourly_rollup GROUP BY 1, 2, 3 HAVING sum(order_count) <> 0) t
     UNION ALL
-    SELECT 'menu ' || t::text FROM (SELECT day, category, item_name, sum(times_ordered), sum(quantity), sum(revenue), sum(unit_price_sum)
+    SELECT 'menu ' || t::text FROM (SELECT day, category, item_name, sum(times_ordered), sum(quantity), sum(revenue_cents), sum(unit_price_cents)
       FROM analytics.menu_daily_rollup GROUP BY 1, 2, 3 HAVING sum(times_ordered) <> 0) t
     UNION ALL
     SELECT 'feedback ' || t::text FROM (SELECT hour, sum(feedback_count), sum(rating_sum), sum(nps_sum), sum(satisfied_count), sum(promoter_count), sum(detractor_count)
