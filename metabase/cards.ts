@@ -40,6 +40,13 @@ function kpi(name: string, description: string, query: { value: string; as: stri
 const LAST_24_HOURS = `hour >= date_trunc('hour', now()) - interval '23 hours'`;
 const LAST_30_DAYS = `day >= date_trunc('day', now()) - interval '29 days'`;
 const LAST_30_DAYS_BY_HOUR = `hour >= date_trunc('day', now()) - interval '29 days'`;
+/*
+ * The 30-day sales questions read analytics.hourly_sales_totals at the coarsest grain they need (its
+ * rows for all locations and/or all service types): 720 hourly rows for a 30-day total instead of the
+ * 26,000 of 12 locations x 3 service types. A day starts at midnight in the report time zone, so
+ * "hour >= the first day's midnight" is the same window as the daily views' "day >= …".
+ */
+const ALL_LOCATIONS_AND_SERVICES = 'location_code IS NULL AND service_type IS NULL';
 
 // Real-time sales: the last 24 hours from analytics.hourly_sales (paid orders, by the hour they were placed).
 
@@ -117,20 +124,20 @@ ORDER BY stream_name`,
   visualizationSettings: {},
 };
 
-// Performance KPIs: the last 30 days from analytics.daily_sales and analytics.satisfaction_summary.
+// Performance KPIs: the last 30 days from analytics.hourly_sales_totals and analytics.satisfaction_summary.
 
 export const revenueLast30Days = kpi('Revenue, last 30 days', 'Sum of order totals of paid orders over the last 30 days, all locations.', {
-  value: 'coalesce(sum(total_revenue), 0)',
+  value: 'coalesce(sum(total), 0)',
   as: 'revenue',
-  from: 'daily_sales',
-  where: LAST_30_DAYS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_LOCATIONS_AND_SERVICES} AND ${LAST_30_DAYS_BY_HOUR}`,
 });
 
 export const averageOrderValueLast30Days = kpi('Average order value, last 30 days', 'Revenue divided by paid orders over the last 30 days (weighted by orders, not an average of daily averages).', {
-  value: 'round(sum(total_revenue) / nullif(sum(order_count), 0), 2)',
+  value: 'round(sum(total) / nullif(sum(order_count), 0), 2)',
   as: 'avg_order_value',
-  from: 'daily_sales',
-  where: LAST_30_DAYS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_LOCATIONS_AND_SERVICES} AND ${LAST_30_DAYS_BY_HOUR}`,
 });
 
 // The view rounds each day's rates to 2 decimals; weighting them by feedback_count is exact to about 0.01.
@@ -152,13 +159,13 @@ export const dailyRevenue: CardDefinition = {
   name: 'Daily revenue and average order value',
   description: 'Revenue and average order value per day over the last 30 days, all locations.',
   display: 'line',
-  sql: `SELECT day,
-       sum(total_revenue)                                         AS revenue,
-       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value
-FROM analytics.daily_sales
-WHERE ${LAST_30_DAYS}
-GROUP BY day
-ORDER BY day`,
+  sql: `SELECT date_trunc('day', hour)                   AS day,
+       sum(total)                                 AS revenue,
+       round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.hourly_sales_totals
+WHERE ${ALL_LOCATIONS_AND_SERVICES} AND ${LAST_30_DAYS_BY_HOUR}
+GROUP BY 1
+ORDER BY 1`,
   visualizationSettings: chart(['day'], ['revenue', 'avg_order_value']),
 };
 
@@ -167,13 +174,13 @@ export const locationKpis: CardDefinition = {
   description: 'Per location over the last 30 days: paid orders, revenue, average order value, tips and average tip.',
   display: 'table',
   sql: `SELECT location_code,
-       sum(order_count)                                          AS orders,
-       sum(total_revenue)                                        AS revenue,
-       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value,
-       sum(total_tips)                                           AS tips,
-       round(sum(total_tips) / nullif(sum(order_count), 0), 2)    AS avg_tip
-FROM analytics.daily_sales
-WHERE ${LAST_30_DAYS}
+       sum(order_count)                                   AS orders,
+       sum(total)                                         AS revenue,
+       round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value,
+       sum(tip)                                           AS tips,
+       round(sum(tip) / nullif(sum(order_count), 0), 2)   AS avg_tip
+FROM analytics.hourly_sales_totals
+WHERE location_code IS NOT NULL AND service_type IS NULL AND ${LAST_30_DAYS_BY_HOUR}
 GROUP BY location_code
 ORDER BY revenue DESC`,
   visualizationSettings: {},
@@ -204,8 +211,8 @@ export const peakHours: CardDefinition = {
   sql: `SELECT extract(hour FROM hour)::int AS hour_of_day,
        sum(order_count)             AS orders,
        sum(total)                   AS revenue
-FROM analytics.hourly_sales
-WHERE ${LAST_30_DAYS_BY_HOUR}
+FROM analytics.hourly_sales_totals
+WHERE ${ALL_LOCATIONS_AND_SERVICES} AND ${LAST_30_DAYS_BY_HOUR}
 GROUP BY hour_of_day
 ORDER BY hour_of_day`,
   visualizationSettings: chart(['hour_of_day'], ['orders']),
@@ -264,8 +271,8 @@ export const servicePerformance: CardDefinition = {
        sum(total)                                                        AS revenue,
        round(sum(total) / nullif(sum(order_count), 0), 2)                 AS avg_order_value,
        round(100.0 * sum(tip) / nullif(sum(subtotal), 0), 2)              AS tip_percent
-FROM analytics.hourly_sales
-WHERE ${LAST_30_DAYS_BY_HOUR}
+FROM analytics.hourly_sales_totals
+WHERE location_code IS NULL AND service_type IS NOT NULL AND ${LAST_30_DAYS_BY_HOUR}
 GROUP BY service_type
 ORDER BY orders DESC`,
   visualizationSettings: {},

@@ -31,15 +31,28 @@ const utcDay = (column: string) => `(${column} AT TIME ZONE 'UTC')::date`;
 /** Money in whole cents (the facts are numeric(12,2)): bigint sums are several times cheaper to read than numeric ones. */
 const cents = (sum: string) => `(coalesce(${sum}, 0) * 100)::bigint`;
 
+/** Marks a sales rollup row that covers every location, or every service type. */
+const ALL = `'*'`;
+
+/**
+ * Sums paid orders `o(sign, hour, location_code, service_type, subtotal, tax, tip, total)` at every
+ * grain the reports read: by location and service type, by location, by service type, and in all.
+ */
+const salesAtEveryGrain = (orders: string, slot: string) => `
+  SELECT o.hour, coalesce(o.location_code, ${ALL}), coalesce(o.service_type, ${ALL}), ${slot},
+         sum(o.sign), ${cents('sum(o.sign * o.subtotal)')}, ${cents('sum(o.sign * o.tax)')}, ${cents('sum(o.sign * o.tip)')}, ${cents('sum(o.sign * o.total)')}
+  FROM (${orders}) AS o
+  GROUP BY GROUPING SETS ((o.hour, o.location_code, o.service_type), (o.hour, o.location_code), (o.hour, o.service_type), (o.hour))
+  ORDER BY 1, 2, 3`;
+
 /** Adds signed order changes `c(sign, order_ts, location_code, service_type, subtotal, tax, tip, total)` of paid orders to the slot's sales rows. */
 const addSales = (changes: string) => `
   INSERT INTO analytics.sales_hourly_rollup AS r (hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
-  SELECT ${utcHour('c.order_ts')}, c.location_code, c.service_type, (SELECT analytics.rollup_slot()),
-         sum(c.sign), ${cents('sum(c.sign * c.subtotal)')}, ${cents('sum(c.sign * c.tax)')}, ${cents('sum(c.sign * c.tip)')}, ${cents('sum(c.sign * c.total)')}
-  FROM (${changes}) AS c
-  WHERE c.total IS NOT NULL
-  GROUP BY 1, 2, 3
-  ORDER BY 1, 2, 3
+  ${salesAtEveryGrain(
+    `SELECT c.sign, ${utcHour('c.order_ts')} AS hour, c.location_code, c.service_type, c.subtotal, c.tax, c.tip, c.total
+     FROM (${changes}) AS c WHERE c.total IS NOT NULL`,
+    '(SELECT analytics.rollup_slot())',
+  )}
   ON CONFLICT (hour, location_code, service_type, slot) DO UPDATE SET
     order_count = r.order_count + EXCLUDED.order_count, subtotal_cents = r.subtotal_cents + EXCLUDED.subtotal_cents,
     tax_cents = r.tax_cents + EXCLUDED.tax_cents, tip_cents = r.tip_cents + EXCLUDED.tip_cents, total_cents = r.total_cents + EXCLUDED.total_cents`;
@@ -95,8 +108,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       tip_cents     bigint      NOT NULL,
       total_cents   bigint      NOT NULL,
       PRIMARY KEY (hour, location_code, service_type, slot)
-    );
-    COMMENT ON TABLE analytics.sales_hourly_rollup IS 'Paid orders by the UTC hour they were placed, location and service type, with their money sums; one row per writer slot (the views sum the slots). Kept by triggers on analytics.orders.';
+    ) WITH (fillfactor = 70);
+    COMMENT ON TABLE analytics.sales_hourly_rollup IS 'Paid orders by the UTC hour they were placed, location and service type, with their money in cents, at four grains (location_code and/or service_type ''*'' = all); one row per writer slot (the views sum the slots). Kept by triggers on analytics.orders.';
 
     CREATE TABLE analytics.menu_daily_rollup (
       day            date     NOT NULL,
@@ -108,7 +121,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       revenue_cents    bigint NOT NULL,
       unit_price_cents bigint NOT NULL,
       PRIMARY KEY (day, category, item_name, slot)
-    );
+    ) WITH (fillfactor = 70);
     COMMENT ON TABLE analytics.menu_daily_rollup IS 'Order lines of paid orders by the UTC day their order was placed, category and item; one row per writer slot. Kept by triggers on analytics.order_items and analytics.orders.';
 
     CREATE TABLE analytics.feedback_hourly_rollup (
@@ -121,7 +134,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       promoter_count  bigint      NOT NULL,
       detractor_count bigint      NOT NULL,
       PRIMARY KEY (hour, slot)
-    );
+    ) WITH (fillfactor = 70);
     COMMENT ON TABLE analytics.feedback_hourly_rollup IS 'Feedback with both a rating and an nps by the UTC hour it was created; one row per writer slot. Kept by triggers on analytics.feedback.';
 
     -- Lets a rebuild chunk and the consistency check find a time range of feedback without reading it all.
@@ -329,11 +342,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       -- From here on every statement sees every writer that held a slot, and none writes until commit.
       DELETE FROM analytics.sales_hourly_rollup WHERE hour >= p_from AND hour < p_to;
       INSERT INTO analytics.sales_hourly_rollup (hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
-      SELECT ${sql.raw(utcHour('order_ts'))}, location_code, service_type, 0,
-             count(*), ${sql.raw(cents('sum(subtotal)'))}, ${sql.raw(cents('sum(tax)'))}, ${sql.raw(cents('sum(tip)'))}, ${sql.raw(cents('sum(total)'))}
-      FROM analytics.orders
-      WHERE total IS NOT NULL AND order_ts >= p_from AND order_ts < p_to
-      GROUP BY 1, 2, 3;
+      ${sql.raw(
+        salesAtEveryGrain(
+          `SELECT 1 AS sign, ${utcHour('order_ts')} AS hour, location_code, service_type, subtotal, tax, tip, total
+           FROM analytics.orders WHERE total IS NOT NULL AND order_ts >= p_from AND order_ts < p_to`,
+          '0',
+        ),
+      )};
       GET DIAGNOSTICS sales_rows = ROW_COUNT;
 
       DELETE FROM analytics.menu_daily_rollup WHERE day >= from_day AND day < to_day;
@@ -342,7 +357,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              count(*), sum(i.qty), ${sql.raw(cents('sum(i.extended_price)'))}, ${sql.raw(cents('sum(i.unit_price)'))}
       FROM analytics.orders o JOIN analytics.order_items i USING (order_id)
       WHERE o.total IS NOT NULL AND o.order_ts >= p_from AND o.order_ts < p_to
-      GROUP BY 1, 2, 3;
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 2, 3;
       GET DIAGNOSTICS menu_rows = ROW_COUNT;
 
       DELETE FROM analytics.feedback_hourly_rollup WHERE hour >= p_from AND hour < p_to;
@@ -351,7 +367,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              count(*) FILTER (WHERE rating >= 4), count(*) FILTER (WHERE nps >= 9), count(*) FILTER (WHERE nps <= 6)
       FROM analytics.feedback
       WHERE rating IS NOT NULL AND nps IS NOT NULL AND created_ts >= p_from AND created_ts < p_to
-      GROUP BY 1;
+      GROUP BY 1
+      ORDER BY 1;
       GET DIAGNOSTICS feedback_rows = ROW_COUNT;
 
       RETURN jsonb_build_object('sales_rows', sales_rows, 'menu_rows', menu_rows, 'feedback_rows', feedback_rows);
@@ -364,11 +381,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     LANGUAGE sql STABLE AS $$
       WITH since AS (SELECT ${sql.raw(utcHour('p_since'))} AS hour, ${sql.raw(utcDay('p_since'))} AS day),
       sales_facts AS (
-        SELECT ${sql.raw(utcHour('order_ts'))} AS hour, location_code, service_type,
-               count(*) AS order_count, ${sql.raw(cents('sum(subtotal)'))} AS subtotal, ${sql.raw(cents('sum(tax)'))} AS tax, ${sql.raw(cents('sum(tip)'))} AS tip, ${sql.raw(cents('sum(total)'))} AS total
-        FROM analytics.orders, since
-        WHERE total IS NOT NULL AND order_ts >= since.hour
-        GROUP BY 1, 2, 3
+        SELECT hour, location_code, service_type, order_count, subtotal, tax, tip, total
+        FROM (${sql.raw(
+          salesAtEveryGrain(
+            `SELECT 1 AS sign, ${utcHour('order_ts')} AS hour, location_code, service_type, subtotal, tax, tip, total
+             FROM analytics.orders, since WHERE total IS NOT NULL AND order_ts >= since.hour`,
+            '0',
+          ),
+        )}) AS f (hour, location_code, service_type, slot, order_count, subtotal, tax, tip, total)
       ),
       sales_rollup AS (
         SELECT r.hour, location_code, service_type, sum(order_count) AS order_count, sum(subtotal_cents) AS subtotal, sum(tax_cents) AS tax, sum(tip_cents) AS tip, sum(total_cents) AS total
@@ -527,6 +547,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            sum(r.total_cents) * 0.01                                 AS total,
            round(sum(r.total_cents) * 0.01 / sum(r.order_count), 2)  AS avg_order_value
     FROM analytics.sales_hourly_rollup r
+    WHERE r.location_code <> ${sql.raw(ALL)} AND r.service_type <> ${sql.raw(ALL)}
     GROUP BY r.hour, r.location_code, r.service_type
     HAVING sum(r.order_count) <> 0
     ORDER BY r.hour DESC;
@@ -550,7 +571,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              sum(r.tip_cents) * 0.01                                  AS total_tips,
              round(sum(r.tip_cents) * 0.01 / sum(r.order_count), 2)   AS avg_tip
       FROM analytics.sales_hourly_rollup r
-      WHERE r.hour >= d.day AND r.hour < d.day + interval '1 day'
+      WHERE r.hour >= d.day AND r.hour < d.day + interval '1 day' AND r.location_code <> ${sql.raw(ALL)} AND r.service_type = ${sql.raw(ALL)}
       GROUP BY r.location_code
       HAVING sum(r.order_count) <> 0
     ) AS s
@@ -568,6 +589,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     GROUP BY r.category, r.item_name
     HAVING sum(r.times_ordered) <> 0
     ORDER BY total_revenue DESC;
+
+    CREATE VIEW analytics.hourly_sales_totals AS
+    SELECT r.hour,
+           nullif(r.location_code, ${sql.raw(ALL)})                AS location_code,
+           nullif(r.service_type, ${sql.raw(ALL)})                 AS service_type,
+           sum(r.order_count)::bigint                                AS order_count,
+           sum(r.subtotal_cents) * 0.01                              AS subtotal,
+           sum(r.tax_cents) * 0.01                                   AS tax,
+           sum(r.tip_cents) * 0.01                                   AS tip,
+           sum(r.total_cents) * 0.01                                 AS total
+    FROM analytics.sales_hourly_rollup r
+    GROUP BY r.hour, r.location_code, r.service_type
+    HAVING sum(r.order_count) <> 0;
+    COMMENT ON VIEW analytics.hourly_sales_totals IS 'Paid orders per hour (as hourly_sales) at every grain: by location and service type, by location (service_type null), by service type (location_code null), and in all (both null). The dashboards read the coarse rows: a 30-day number sums 720 rows instead of 26,000.';
 
     CREATE OR REPLACE VIEW analytics.satisfaction_summary AS
     SELECT date_trunc('day', r.hour)                                            AS day,
@@ -601,7 +636,7 @@ const TRIGGERED = [
 export async function down(db: Kysely<unknown>): Promise<void> {
   // The views and functions of 0006 and 0007 as they were, recreated by those migrations themselves.
   await sql`
-    DROP VIEW analytics.ingestion_status, analytics.satisfaction_summary, analytics.menu_performance, analytics.daily_sales, analytics.hourly_sales;
+    DROP VIEW analytics.hourly_sales_totals, analytics.ingestion_status, analytics.satisfaction_summary, analytics.menu_performance, analytics.daily_sales, analytics.hourly_sales;
     DROP FUNCTION analytics.health_check(interval, interval, bigint, bigint, bigint, bigint, interval, numeric, numeric);
     DROP FUNCTION analytics.validate_data_consistency(interval, integer);
     DROP FUNCTION analytics.calculate_order_metrics(uuid);

@@ -2,8 +2,9 @@ import type pg from 'pg';
 import { expect } from 'vitest';
 
 /**
- * The four reporting views as they were before the rollups (migrations/0006): the same aggregates
- * over the fact tables, which the rollup-backed views must return exactly.
+ * The four reporting views as they were before the rollups (migrations/0006), and the dashboards'
+ * hourly_sales_totals: the same aggregates over the fact tables, which the rollup-backed views must
+ * return exactly.
  */
 const OVER_THE_FACTS = {
   hourly_sales: `
@@ -11,6 +12,12 @@ const OVER_THE_FACTS = {
            sum(subtotal) AS subtotal, sum(tax) AS tax, sum(tip) AS tip, sum(total) AS total, round(avg(total), 2) AS avg_order_value
     FROM analytics.orders WHERE total IS NOT NULL
     GROUP BY date_trunc('hour', order_ts), location_code, service_type`,
+  hourly_sales_totals: `
+    SELECT date_trunc('hour', order_ts) AS hour, location_code, service_type, count(*) AS order_count,
+           sum(subtotal) AS subtotal, sum(tax) AS tax, sum(tip) AS tip, sum(total) AS total
+    FROM analytics.orders WHERE total IS NOT NULL
+    GROUP BY GROUPING SETS ((date_trunc('hour', order_ts), location_code, service_type), (date_trunc('hour', order_ts), location_code),
+                            (date_trunc('hour', order_ts), service_type), (date_trunc('hour', order_ts)))`,
   daily_sales: `
     SELECT date_trunc('day', order_ts) AS day, location_code, count(*) AS order_count, sum(total) AS total_revenue,
            round(avg(total), 2) AS avg_order_value, sum(tip) AS total_tips, round(avg(tip), 2) AS avg_tip
