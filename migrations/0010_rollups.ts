@@ -37,23 +37,25 @@ const ALL = `'*'`;
 /**
  * Sums paid orders `o(sign, hour, location_code, service_type, subtotal, tax, tip, total)` at every
  * grain the reports read: by location and service type, by location, by service type, and in all.
+ * The grain leads the rollup's key, so a report reads exactly the rows of its grain and hours.
  */
 const salesAtEveryGrain = (orders: string, slot: string) => `
-  SELECT o.hour, coalesce(o.location_code, ${ALL}), coalesce(o.service_type, ${ALL}), ${slot},
+  SELECT (ARRAY['location_service', 'location', 'service_type', 'all'])[1 + GROUPING(o.location_code, o.service_type)],
+         o.hour, coalesce(o.location_code, ${ALL}), coalesce(o.service_type, ${ALL}), ${slot},
          sum(o.sign), ${cents('sum(o.sign * o.subtotal)')}, ${cents('sum(o.sign * o.tax)')}, ${cents('sum(o.sign * o.tip)')}, ${cents('sum(o.sign * o.total)')}
   FROM (${orders}) AS o
   GROUP BY GROUPING SETS ((o.hour, o.location_code, o.service_type), (o.hour, o.location_code), (o.hour, o.service_type), (o.hour))
-  ORDER BY 1, 2, 3`;
+  ORDER BY 1, 2, 3, 4`;
 
 /** Adds signed order changes `c(sign, order_ts, location_code, service_type, subtotal, tax, tip, total)` of paid orders to the slot's sales rows. */
 const addSales = (changes: string) => `
-  INSERT INTO analytics.sales_hourly_rollup AS r (hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
+  INSERT INTO analytics.sales_hourly_rollup AS r (grain, hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
   ${salesAtEveryGrain(
     `SELECT c.sign, ${utcHour('c.order_ts')} AS hour, c.location_code, c.service_type, c.subtotal, c.tax, c.tip, c.total
      FROM (${changes}) AS c WHERE c.total IS NOT NULL`,
     '(SELECT analytics.rollup_slot())',
   )}
-  ON CONFLICT (hour, location_code, service_type, slot) DO UPDATE SET
+  ON CONFLICT (grain, hour, location_code, service_type, slot) DO UPDATE SET
     order_count = r.order_count + EXCLUDED.order_count, subtotal_cents = r.subtotal_cents + EXCLUDED.subtotal_cents,
     tax_cents = r.tax_cents + EXCLUDED.tax_cents, tip_cents = r.tip_cents + EXCLUDED.tip_cents, total_cents = r.total_cents + EXCLUDED.total_cents`;
 
@@ -98,6 +100,7 @@ const lockedOrdersOf = (items: string) => `
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TABLE analytics.sales_hourly_rollup (
+      grain         text        NOT NULL CHECK (grain IN ('location_service', 'location', 'service_type', 'all')),
       hour          timestamptz NOT NULL,
       location_code text        NOT NULL,
       service_type  text        NOT NULL,
@@ -107,9 +110,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       tax_cents     bigint      NOT NULL,
       tip_cents     bigint      NOT NULL,
       total_cents   bigint      NOT NULL,
-      PRIMARY KEY (hour, location_code, service_type, slot)
+      PRIMARY KEY (grain, hour, location_code, service_type, slot)
     ) WITH (fillfactor = 70);
-    COMMENT ON TABLE analytics.sales_hourly_rollup IS 'Paid orders by the UTC hour they were placed, location and service type, with their money in cents, at four grains (location_code and/or service_type ''*'' = all); one row per writer slot (the views sum the slots). Kept by triggers on analytics.orders.';
+    COMMENT ON TABLE analytics.sales_hourly_rollup IS 'Paid orders by the UTC hour they were placed, location and service type, with their money in cents, at four grains (grain; location_code and/or service_type ''*'' = all); one row per writer slot (the views sum the slots). Kept by triggers on analytics.orders.';
 
     CREATE TABLE analytics.menu_daily_rollup (
       day            date     NOT NULL,
@@ -341,7 +344,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PERFORM analytics.rollup_lock_all_slots();
       -- From here on every statement sees every writer that held a slot, and none writes until commit.
       DELETE FROM analytics.sales_hourly_rollup WHERE hour >= p_from AND hour < p_to;
-      INSERT INTO analytics.sales_hourly_rollup (hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
+      INSERT INTO analytics.sales_hourly_rollup (grain, hour, location_code, service_type, slot, order_count, subtotal_cents, tax_cents, tip_cents, total_cents)
       ${sql.raw(
         salesAtEveryGrain(
           `SELECT 1 AS sign, ${utcHour('order_ts')} AS hour, location_code, service_type, subtotal, tax, tip, total
@@ -381,20 +384,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     LANGUAGE sql STABLE AS $$
       WITH since AS (SELECT ${sql.raw(utcHour('p_since'))} AS hour, ${sql.raw(utcDay('p_since'))} AS day),
       sales_facts AS (
-        SELECT hour, location_code, service_type, order_count, subtotal, tax, tip, total
+        SELECT grain, hour, location_code, service_type, order_count, subtotal, tax, tip, total
         FROM (${sql.raw(
           salesAtEveryGrain(
             `SELECT 1 AS sign, ${utcHour('order_ts')} AS hour, location_code, service_type, subtotal, tax, tip, total
              FROM analytics.orders, since WHERE total IS NOT NULL AND order_ts >= since.hour`,
             '0',
           ),
-        )}) AS f (hour, location_code, service_type, slot, order_count, subtotal, tax, tip, total)
+        )}) AS f (grain, hour, location_code, service_type, slot, order_count, subtotal, tax, tip, total)
       ),
       sales_rollup AS (
-        SELECT r.hour, location_code, service_type, sum(order_count) AS order_count, sum(subtotal_cents) AS subtotal, sum(tax_cents) AS tax, sum(tip_cents) AS tip, sum(total_cents) AS total
+        SELECT grain, r.hour, location_code, service_type, sum(order_count) AS order_count, sum(subtotal_cents) AS subtotal, sum(tax_cents) AS tax, sum(tip_cents) AS tip, sum(total_cents) AS total
         FROM analytics.sales_hourly_rollup r, since
         WHERE r.hour >= since.hour
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2, 3, 4
         HAVING sum(order_count) <> 0 OR sum(total_cents) <> 0
       ),
       menu_facts AS (
@@ -426,8 +429,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         GROUP BY 1
         HAVING sum(feedback_count) <> 0
       )
-      SELECT 'sales_hourly_rollup', format('%s/%s/%s', to_char(coalesce(f.hour, r.hour) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24"Z"'), coalesce(f.location_code, r.location_code), coalesce(f.service_type, r.service_type))
-      FROM sales_facts f FULL JOIN sales_rollup r USING (hour, location_code, service_type)
+      SELECT 'sales_hourly_rollup', format('%s/%s/%s/%s', coalesce(f.grain, r.grain), to_char(coalesce(f.hour, r.hour) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24"Z"'), coalesce(f.location_code, r.location_code), coalesce(f.service_type, r.service_type))
+      FROM sales_facts f FULL JOIN sales_rollup r USING (grain, hour, location_code, service_type)
       WHERE (f.order_count, f.subtotal, f.tax, f.tip, f.total) IS DISTINCT FROM (r.order_count, r.subtotal, r.tax, r.tip, r.total)
       UNION ALL
       SELECT 'menu_daily_rollup', format('%s/%s/%s', coalesce(f.day, r.day), coalesce(f.category, r.category), coalesce(f.item_name, r.item_name))
@@ -547,7 +550,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            sum(r.total_cents) * 0.01                                 AS total,
            round(sum(r.total_cents) * 0.01 / sum(r.order_count), 2)  AS avg_order_value
     FROM analytics.sales_hourly_rollup r
-    WHERE r.location_code <> ${sql.raw(ALL)} AND r.service_type <> ${sql.raw(ALL)}
+    WHERE r.grain = 'location_service'
     GROUP BY r.hour, r.location_code, r.service_type
     HAVING sum(r.order_count) <> 0
     ORDER BY r.hour DESC;
@@ -562,7 +565,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            s.avg_order_value,
            s.total_tips,
            s.avg_tip
-    FROM (SELECT generate_series(date_trunc('day', min(hour)), max(hour), interval '1 day') AS day FROM analytics.sales_hourly_rollup) AS d
+    FROM (SELECT generate_series(date_trunc('day', min(hour)), max(hour), interval '1 day') AS day FROM analytics.sales_hourly_rollup WHERE grain = 'all') AS d
     CROSS JOIN LATERAL (
       SELECT r.location_code,
              sum(r.order_count)::bigint                               AS order_count,
@@ -571,7 +574,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
              sum(r.tip_cents) * 0.01                                  AS total_tips,
              round(sum(r.tip_cents) * 0.01 / sum(r.order_count), 2)   AS avg_tip
       FROM analytics.sales_hourly_rollup r
-      WHERE r.hour >= d.day AND r.hour < d.day + interval '1 day' AND r.location_code <> ${sql.raw(ALL)} AND r.service_type = ${sql.raw(ALL)}
+      WHERE r.hour >= d.day AND r.hour < d.day + interval '1 day' AND r.grain = 'location'
       GROUP BY r.location_code
       HAVING sum(r.order_count) <> 0
     ) AS s
@@ -591,7 +594,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ORDER BY total_revenue DESC;
 
     CREATE VIEW analytics.hourly_sales_totals AS
-    SELECT r.hour,
+    SELECT r.grain,
+           r.hour,
            nullif(r.location_code, ${sql.raw(ALL)})                AS location_code,
            nullif(r.service_type, ${sql.raw(ALL)})                 AS service_type,
            sum(r.order_count)::bigint                                AS order_count,
@@ -600,9 +604,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            sum(r.tip_cents) * 0.01                                   AS tip,
            sum(r.total_cents) * 0.01                                 AS total
     FROM analytics.sales_hourly_rollup r
-    GROUP BY r.hour, r.location_code, r.service_type
+    GROUP BY r.grain, r.hour, r.location_code, r.service_type
     HAVING sum(r.order_count) <> 0;
-    COMMENT ON VIEW analytics.hourly_sales_totals IS 'Paid orders per hour (as hourly_sales) at every grain: by location and service type, by location (service_type null), by service type (location_code null), and in all (both null). The dashboards read the coarse rows: a 30-day number sums 720 rows instead of 26,000.';
+    COMMENT ON VIEW analytics.hourly_sales_totals IS 'Paid orders per hour (as hourly_sales) at every grain: location_service (by location and service type, as hourly_sales), location (service_type null), service_type (location_code null), all (both null). Filter on grain: the dashboards read the coarse rows, so a 30-day number sums 720 rows instead of 26,000.';
 
     CREATE OR REPLACE VIEW analytics.satisfaction_summary AS
     SELECT date_trunc('day', r.hour)                                            AS day,

@@ -13,7 +13,8 @@ const OVER_THE_FACTS = {
     FROM analytics.orders WHERE total IS NOT NULL
     GROUP BY date_trunc('hour', order_ts), location_code, service_type`,
   hourly_sales_totals: `
-    SELECT date_trunc('hour', order_ts) AS hour, location_code, service_type, count(*) AS order_count,
+    SELECT (ARRAY['location_service', 'location', 'service_type', 'all'])[1 + GROUPING(location_code, service_type)] AS grain,
+           date_trunc('hour', order_ts) AS hour, location_code, service_type, count(*) AS order_count,
            sum(subtotal) AS subtotal, sum(tax) AS tax, sum(tip) AS tip, sum(total) AS total
     FROM analytics.orders WHERE total IS NOT NULL
     GROUP BY GROUPING SETS ((date_trunc('hour', order_ts), location_code, service_type), (date_trunc('hour', order_ts), location_code),
@@ -71,8 +72,8 @@ export async function expectViewsMatchFacts(pool: pg.Pool): Promise<void> {
 /** The rollups summed over slots, for comparing two states of them. */
 export async function rollupTotals(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ row: string }>(`
-    SELECT 'sales ' || t::text AS row FROM (SELECT hour, location_code, service_type, sum(order_count), sum(subtotal_cents), sum(tax_cents), sum(tip_cents), sum(total_cents)
-      FROM analytics.sales_hourly_rollup GROUP BY 1, 2, 3 HAVING sum(order_count) <> 0) t
+    SELECT 'sales ' || t::text AS row FROM (SELECT grain, hour, location_code, service_type, sum(order_count), sum(subtotal_cents), sum(tax_cents), sum(tip_cents), sum(total_cents)
+      FROM analytics.sales_hourly_rollup GROUP BY 1, 2, 3, 4 HAVING sum(order_count) <> 0) t
     UNION ALL
     SELECT 'menu ' || t::text FROM (SELECT day, category, item_name, sum(times_ordered), sum(quantity), sum(revenue_cents), sum(unit_price_cents)
       FROM analytics.menu_daily_rollup GROUP BY 1, 2, 3 HAVING sum(times_ordered) <> 0) t
