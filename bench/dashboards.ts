@@ -238,4 +238,3 @@ export async function measureDashboards(env: BenchEnvironment, options: Dashboar
     await warehouse.drop();
   }
 }
-export const fillForScratch = async (w: BenchWarehouse, n: number, log: (l: string) => void) => { await fillWarehouse(w, n, log); return buildRollups(w); };

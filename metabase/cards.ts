@@ -44,7 +44,8 @@ const LAST_30_DAYS_BY_HOUR = `hour >= date_trunc('day', now()) - interval '29 da
  * The sales questions read analytics.hourly_sales_totals at the coarsest grain they need (the grain
  * leads its rollup's key): a 30-day total sums 720 hourly rows of grain 'all', not the 26,000 of 12
  * locations x 3 service types. A day starts at midnight in the report time zone, so "hour >= the
- * first day's midnight" is the same window as the daily views' "day >= …".
+ * first day's midnight" is the same window as the daily views' "day >= …". Per location over 30
+ * days, daily_sales is cheaper: 360 (day, location) groups instead of 8,640 hourly ones.
  */
 const ALL_SALES = `grain = 'all'`;
 
@@ -124,7 +125,7 @@ ORDER BY stream_name`,
   visualizationSettings: {},
 };
 
-// Performance KPIs: the last 30 days from analytics.hourly_sales_totals and analytics.satisfaction_summary.
+// Performance KPIs: the last 30 days from analytics.hourly_sales_totals, daily_sales and satisfaction_summary.
 
 export const revenueLast30Days = kpi('Revenue, last 30 days', 'Sum of order totals of paid orders over the last 30 days, all locations.', {
   value: 'coalesce(sum(total), 0)',
@@ -174,13 +175,13 @@ export const locationKpis: CardDefinition = {
   description: 'Per location over the last 30 days: paid orders, revenue, average order value, tips and average tip.',
   display: 'table',
   sql: `SELECT location_code,
-       sum(order_count)                                   AS orders,
-       sum(total)                                         AS revenue,
-       round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value,
-       sum(tip)                                           AS tips,
-       round(sum(tip) / nullif(sum(order_count), 0), 2)   AS avg_tip
-FROM analytics.hourly_sales_totals
-WHERE grain = 'location' AND ${LAST_30_DAYS_BY_HOUR}
+       sum(order_count)                                          AS orders,
+       sum(total_revenue)                                        AS revenue,
+       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value,
+       sum(total_tips)                                           AS tips,
+       round(sum(total_tips) / nullif(sum(order_count), 0), 2)    AS avg_tip
+FROM analytics.daily_sales
+WHERE ${LAST_30_DAYS}
 GROUP BY location_code
 ORDER BY revenue DESC`,
   visualizationSettings: {},
