@@ -4,6 +4,11 @@
  * Metabase card's SQL timed as analytics_reader (the median of several runs each). Beside it, the
  * ingestion throughput with and without the rollup triggers, same machine, same run.
  */
+import { Batch } from '../activities/ingestion/batch.js';
+import { decodeText } from '../activities/ingestion/decode.js';
+import { loadProcessors } from '../activities/processors/registry.js';
+import { BatchWriter } from '../activities/warehouse/batch-writer.js';
+import { generateEvents } from '../generator-api/index.js';
 import { cardsOf, RESTAURANT_DASHBOARDS } from '../metabase/dashboards.js';
 import { ANALYTICS_READER_ROLE } from '../warehouse/roles.js';
 import type { BenchEnvironment, BenchWarehouse } from './environment.js';
@@ -35,7 +40,15 @@ export interface DashboardsResult {
   readonly ingest_eps_with_rollups?: number;
   readonly ingest_eps_without_rollups?: number;
   readonly ingest_with_vs_without?: number;
+  /** The batch writer alone, same batches on one connection: seconds without and with the rollup triggers. */
+  readonly writer_seconds_without_rollups?: number;
+  readonly writer_seconds_with_rollups?: number;
+  readonly writer_with_vs_without?: number;
 }
+
+/** Events the writer-alone comparison writes, in batches of the worker's default size. */
+const WRITER_EVENTS = 60_000;
+const WRITER_BATCH = 2_000;
 
 const DAYS = 90;
 const LOCATIONS = 12;
@@ -174,15 +187,52 @@ async function timeCards(warehouse: BenchWarehouse, runs: number): Promise<Recor
   return cards;
 }
 
+async function disableRollupTriggers(warehouse: BenchWarehouse): Promise<void> {
+  for (const [table, triggers] of ROLLUP_TRIGGERS) {
+    for (const trigger of triggers) await warehouse.pool.query(`ALTER TABLE analytics.${table} DISABLE TRIGGER ${trigger}`);
+  }
+}
+
+/**
+ * The database side alone: the same generated events through the batch writer, in batches of 2,000
+ * on one connection, into a fresh warehouse with the rollup triggers on or off. Less exposed to the
+ * shared machine's noise than the whole path, and an upper bound of what the rollups cost it.
+ */
+async function writerSeconds(env: BenchEnvironment, rollups: boolean, batches: readonly Batch[]): Promise<number> {
+  const warehouse = await env.createWarehouse(rollups ? 'writer_rollups_on' : 'writer_rollups_off');
+  const client = await warehouse.connect();
+  try {
+    if (!rollups) await disableRollupTriggers(warehouse);
+    const writer = new BatchWriter(client, await loadProcessors(), 'bench');
+    const started = performance.now();
+    let offset = 0;
+    for (const batch of batches) {
+      offset += batch.size;
+      await writer.write({ stream: 'bench_writer', batch, position: { offset, epoch: 1, lastEventId: batch.raw.at(-1)?.eventId ?? null }, lastEventTs: batch.lastEventTs(), sourceHeadOffset: null });
+    }
+    return (performance.now() - started) / 1000;
+  } finally {
+    await client.end();
+    await warehouse.drop();
+  }
+}
+
+async function writerBatches(): Promise<Batch[]> {
+  const processors = await loadProcessors();
+  const batches: Batch[] = [];
+  for (const event of generateEvents({ seed: THROUGHPUT_SEED, rate: 'max' }, WRITER_EVENTS)) {
+    if (batches.length === 0 || batches.at(-1)!.size >= WRITER_BATCH) batches.push(new Batch());
+    const decoded = decodeText(event.text, event.offset, 1, processors);
+    if (decoded.kind === 'event') batches.at(-1)!.addEvent(decoded.event, decoded.problem);
+  }
+  return batches;
+}
+
 /** Whole-path ingestion into a fresh warehouse, with the rollup triggers on or off. */
 async function ingestRate(env: BenchEnvironment, rollups: boolean, options: DashboardsOptions): Promise<number> {
   const warehouse = await env.createWarehouse(rollups ? 'ingest_rollups_on' : 'ingest_rollups_off');
   try {
-    if (!rollups) {
-      for (const [table, triggers] of ROLLUP_TRIGGERS) {
-        for (const trigger of triggers) await warehouse.pool.query(`ALTER TABLE analytics.${table} DISABLE TRIGGER ${trigger}`);
-      }
-    }
+    if (!rollups) await disableRollupTriggers(warehouse);
     const pipeline = await Pipeline.start(env, { warehouse, api: { seed: THROUGHPUT_SEED, rate: 'max' }, stream: rollups ? 'bench_rollups_on' : 'bench_rollups_off' });
     try {
       const measured = await sustainedRate(env, pipeline, warehouse.pool, { seconds: options.ingestSeconds, warmUpSeconds: options.warmUpSeconds });
@@ -197,18 +247,33 @@ async function ingestRate(env: BenchEnvironment, rollups: boolean, options: Dash
 
 export async function measureDashboards(env: BenchEnvironment, options: DashboardsOptions): Promise<DashboardsResult> {
   const { log } = options;
-  let ingest: Pick<DashboardsResult, 'ingest_eps_with_rollups' | 'ingest_eps_without_rollups' | 'ingest_with_vs_without'> = {};
+  let ingest: Partial<DashboardsResult> = {};
   if (options.ingestSeconds > 0) {
-    // Off, on, off, on: the machine is shared, so each side gets the mean of two windows taken in turn.
+    // Off, on, three times over: the machine is shared, so each side gets the mean of windows taken in turn.
     const off: number[] = [];
     const on: number[] = [];
-    for (let round = 0; round < 2; round += 1) {
+    for (let pass = 0; pass < 3; pass += 1) {
       off.push(await ingestRate(env, false, options));
       on.push(await ingestRate(env, true, options));
       log(`dashboards: ingestion without rollups ${Math.round(off.at(-1)!)} events/s, with ${Math.round(on.at(-1)!)} events/s`);
     }
+    const batches = await writerBatches();
+    const writerOff: number[] = [];
+    const writerOn: number[] = [];
+    for (let pass = 0; pass < 3; pass += 1) {
+      writerOff.push(await writerSeconds(env, false, batches));
+      writerOn.push(await writerSeconds(env, true, batches));
+      log(`dashboards: the writer alone, ${WRITER_EVENTS} events: ${round(writerOff.at(-1)!, 2)} s without rollups, ${round(writerOn.at(-1)!, 2)} s with`);
+    }
     const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-    ingest = { ingest_eps_without_rollups: Math.round(mean(off)), ingest_eps_with_rollups: Math.round(mean(on)), ingest_with_vs_without: Number((mean(on) / mean(off)).toFixed(3)) };
+    ingest = {
+      ingest_eps_without_rollups: Math.round(mean(off)),
+      ingest_eps_with_rollups: Math.round(mean(on)),
+      ingest_with_vs_without: Number((mean(on) / mean(off)).toFixed(3)),
+      writer_seconds_without_rollups: round(mean(writerOff), 2),
+      writer_seconds_with_rollups: round(mean(writerOn), 2),
+      writer_with_vs_without: Number((mean(writerOff) / mean(writerOn)).toFixed(3)),
+    };
   }
 
   const warehouse = await env.createWarehouse('dashboards');

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig, projectRoot } from '../../config/env.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { defineProcessor, payloadRecords } from '../../activities/processors/processor.js';
 import { loadProcessors } from '../../activities/processors/registry.js';
@@ -6,7 +9,7 @@ import { orderItemAdded, paymentCaptured } from '../../activities/processors/res
 import { rebuildRollups } from '../../warehouse/rollups.js';
 import { REPROCESS_WORKFLOW_TYPE, rewindUpdate } from '../../workflows/messages.js';
 import type { ReprocessInput, ReprocessProgress } from '../../workflows/reprocess-input.js';
-import { startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
+import { committedOffset, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 import { expectViewsMatchFacts, rollupTotals } from './equivalence.js';
@@ -81,6 +84,37 @@ describe('rollups after real ingestion under faults', () => {
     const consistency = await warehouse.pool.query("SELECT status, issue_count FROM analytics.validate_data_consistency() WHERE check_name = 'rollups_out_of_step'");
     expect(consistency.rows).toEqual([{ status: 'OK', issue_count: '0' }]);
   }, 240_000);
+
+  it('a worker SIGKILLed mid-batch: the retry writes the batch once, facts and rollups alike', async () => {
+    const taskQueue = `rollups-killed-${Date.now()}`;
+    const workers: ChildProcess[] = [];
+    const startWorker = () => {
+      const worker = spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
+        env: { ...process.env, DATABASE_URL: warehouse.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: loadConfig().DATA_DIR, LOG_LEVEL: 'warn', METRICS_PORT: '0' },
+        stdio: 'ignore',
+      });
+      workers.push(worker);
+    };
+    const api = await started({ port: 0, seed: 'rollups-killed', rate: 1_000, maxEvents: 6_000, childrenFirstRate: 0.2, simulatedStart: '2026-03-02T04:59:40.000000+00:00' });
+    try {
+      startWorker();
+      const handle = await testWorker.client.workflow.start('restaurantRealtimeStream', {
+        workflowId: taskQueue,
+        taskQueue,
+        args: [{ sourceUrl: api.url, tuning: { sessionSeconds: 30 } }],
+      });
+      await waitForCheckpoint(warehouse.pool, handle.workflowId, 1_500, 120_000);
+      workers[0]!.kill('SIGKILL');
+      const killedAt = await committedOffset(warehouse.pool, handle.workflowId);
+      startWorker();
+      await waitForCheckpoint(warehouse.pool, handle.workflowId, 6_000, 150_000);
+      expect(killedAt).toBeLessThan(6_000);
+      await handle.cancel();
+      await expectViewsMatchFacts(warehouse.pool);
+    } finally {
+      for (const worker of workers) worker.kill('SIGKILL');
+    }
+  }, 300_000);
 
   it('rollups rebuild on a warehouse filled without rollups gives the same', async () => {
     const kept = await rollupTotals(warehouse.pool);
