@@ -7,7 +7,7 @@ import { defineProcessor, payloadRecords } from '../../activities/processors/pro
 import { loadProcessors } from '../../activities/processors/registry.js';
 import { orderItemAdded, paymentCaptured } from '../../activities/processors/restaurant-facts.js';
 import { rebuildRollups } from '../../warehouse/rollups.js';
-import { REPROCESS_WORKFLOW_TYPE, rewindUpdate } from '../../workflows/messages.js';
+import { REPROCESS_WORKFLOW_TYPE, pauseSignal, reprocessProgressQuery, resumeSignal, rewindUpdate } from '../../workflows/messages.js';
 import type { ReprocessInput, ReprocessProgress } from '../../workflows/reprocess-input.js';
 import { committedOffset, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
@@ -128,6 +128,26 @@ describe('rollups after real ingestion under faults', () => {
     await rebuildRollups(warehouse.pool);
     expect(await rollupTotals(warehouse.pool)).toEqual(kept);
   }, 60_000);
+
+  it('reprocess pauses and resumes by signal, its progress in the query', async () => {
+    const before = await rollupTotals(warehouse.pool);
+    const handle = await testWorker.client.workflow.start(REPROCESS_WORKFLOW_TYPE, {
+      workflowId: `reprocess-paused-${Date.now()}`,
+      taskQueue: testWorker.taskQueue,
+      args: [{ from: { time: '2026-01-01T00:00:00Z' }, chunkEvents: 200, windowSeconds: 2 } satisfies ReprocessInput],
+    });
+    await handle.signal(pauseSignal, { reason: 'menu review' });
+    await expect.poll(async () => (await handle.query(reprocessProgressQuery)).state, { timeout: 30_000 }).toBe('paused');
+    const paused = await handle.query(reprocessProgressQuery);
+    expect(paused.paused?.reason).toBe('menu review');
+    expect((await handle.query(reprocessProgressQuery)).totals.chunks).toBe(paused.totals.chunks);
+    await handle.signal(resumeSignal);
+    const done = (await handle.result()) as ReprocessProgress;
+    expect(done.state).toBe('done');
+    expect(done.totals.chunks).toBeGreaterThan(paused.totals.chunks);
+    // Re-deriving with the same processors changes nothing.
+    expect(await rollupTotals(warehouse.pool)).toEqual(before);
+  }, 120_000);
 
   it('reprocess with a changed processor updates the facts and moves the rollups by the difference', async () => {
     // The menu was renamed and payments were re-priced: processors that upsert instead of skipping.
