@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Every measurement the runner knows, in the order a full run takes them (the slow scaling step last). */
-export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'scaling'] as const;
+export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'dashboards', 'scaling'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 /** A quick run leaves out scaling, whose 10-million-row pre-fill alone takes minutes. */
@@ -19,6 +19,8 @@ export const benchFlagsSchema = z.object({
   seconds: z.coerce.number({ error: 'must be a whole number of seconds ≥ 5' }).int({ error: 'must be a whole number of seconds ≥ 5' }).min(5, { error: 'must be a whole number of seconds ≥ 5' }).max(3_600, { error: 'must be at most 3600 seconds' }).optional(),
   skipScaling: z.boolean().default(false),
   profile: z.boolean().default(false),
+  /** Paid orders in the dashboards warehouse (default 10 million, 200,000 with --quick). */
+  dashboardOrders: z.coerce.number({ error: 'must be a whole number of orders ≥ 1000' }).int({ error: 'must be a whole number of orders ≥ 1000' }).min(1_000, { error: 'must be a whole number of orders ≥ 1000' }).max(100_000_000, { error: 'must be at most 100000000' }).optional(),
 });
 export type BenchFlags = z.output<typeof benchFlagsSchema>;
 

@@ -11,6 +11,7 @@ export interface LatestResults {
   readonly worker_rss_mb_peak: number | null;
   readonly api_rss_mb_peak: number | null;
   readonly scaling: { readonly empty_eps: number; readonly rows_1m_eps: number; readonly rows_10m_eps: number } | null;
+  readonly dashboards: { readonly orders: number; readonly slowest_card_ms: number; readonly all_cards_ms: number; readonly cards: Record<string, number> } | null;
 }
 
 const TARGETS = {
@@ -63,6 +64,11 @@ export function formatTable(results: LatestResults, notes: { generatorEps?: numb
   if (r.scaling !== null) {
     const { empty_eps, rows_1m_eps, rows_10m_eps } = r.scaling;
     rows.push(['scaling: events_raw empty / 1M / 10M rows', `${n(empty_eps)} / ${n(rows_1m_eps)} / ${n(rows_10m_eps)} events/s`, '–', `10M rows: ${percent(rows_10m_eps / empty_eps)} of empty`]);
+  }
+  if (r.dashboards !== null) {
+    const { orders, slowest_card_ms, all_cards_ms } = r.dashboards;
+    rows.push([`dashboards at ${n(orders)} orders: slowest card`, `${slowest_card_ms} ms`, '≤ 50 ms', verdict(slowest_card_ms <= 50)]);
+    rows.push(['dashboards: all cards together', `${all_cards_ms} ms`, '≤ 500 ms', verdict(all_cards_ms <= 500)]);
   }
   if (notes.generatorEps !== undefined) rows.push(['event API to one SSE client (source capacity)', `${n(notes.generatorEps)} events/s`, '–', '']);
   if (rows.length === 0) return 'no measurement produced a result';

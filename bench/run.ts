@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../config/env.js';
 import { measureCopyFloor, type CopyFloorResult } from './copy-floor.js';
+import { measureDashboards, type DashboardsResult } from './dashboards.js';
 import { BenchEnvironment } from './environment.js';
 import { measureGeneratorThroughput, type GeneratorThroughput } from './generator-throughput.js';
 import { measureLatency, type LatencyResult } from './latency.js';
@@ -34,6 +35,7 @@ interface Outcomes {
   latency?: LatencyResult;
   recovery?: RecoveryResult;
   scaling?: ScalingLevel[];
+  dashboards?: DashboardsResult;
 }
 
 interface PhaseRecord {
@@ -92,6 +94,9 @@ function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number })
     worker_rss_mb_peak: peaks.worker ?? null,
     api_rss_mb_peak: peaks.api ?? null,
     scaling: empty !== undefined && oneMillion !== undefined && tenMillion !== undefined ? { empty_eps: empty, rows_1m_eps: oneMillion, rows_10m_eps: tenMillion } : null,
+    dashboards: outcomes.dashboards
+      ? { orders: outcomes.dashboards.orders, slowest_card_ms: outcomes.dashboards.slowest_card_ms, all_cards_ms: outcomes.dashboards.all_cards_ms, cards: outcomes.dashboards.cards }
+      : null,
   };
 }
 
@@ -130,6 +135,14 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         eventsPerSecond: RECOVERY_RATE,
         beforeKillSeconds: durations.recoveryBeforeKillSeconds,
         afterKillSeconds: durations.recoveryAfterKillSeconds,
+      }),
+    dashboards: () =>
+      measureDashboards(env, {
+        orders: options.dashboardOrders ?? (options.quick ? 200_000 : 10_000_000),
+        runs: options.quick ? 3 : 7,
+        ingestSeconds: Math.max(5, Math.round(durations.throughputSeconds / 3)),
+        warmUpSeconds: durations.warmUpSeconds,
+        log,
       }),
     scaling: () => measureScaling(env, { seconds: durations.scalingSeconds, warmUpSeconds: durations.warmUpSeconds, log }),
   };
@@ -190,7 +203,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
     finishedAt: finishedAt.toISOString(),
     seconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
     measurements,
-    flags: { only: options.only, quick: options.quick, seconds: options.seconds, skipScaling: options.skipScaling, profile: options.profile },
+    flags: { only: options.only, quick: options.quick, seconds: options.seconds, skipScaling: options.skipScaling, profile: options.profile, dashboardOrders: options.dashboardOrders },
     durations,
     machine,
     phases,

@@ -5,6 +5,8 @@ import { ingestCommand } from './commands/ingest.js';
 import { maintenanceCommand } from './commands/maintenance.js';
 import { metabaseCommand } from './commands/metabase.js';
 import { migrateCommand } from './commands/migrate.js';
+import { reprocessCommand } from './commands/reprocess.js';
+import { rollupsCommand } from './commands/rollups.js';
 import { upCommand } from './commands/up.js';
 import { workerCommand } from './commands/worker.js';
 
@@ -18,6 +20,8 @@ const program = new Command('restaurant-stack')
   .addCommand(migrateCommand())
   .addCommand(ingestCommand())
   .addCommand(maintenanceCommand())
+  .addCommand(rollupsCommand())
+  .addCommand(reprocessCommand())
   .addCommand(metabaseCommand());
 
 try {

@@ -40,35 +40,43 @@ function kpi(name: string, description: string, query: { value: string; as: stri
 const LAST_24_HOURS = `hour >= date_trunc('hour', now()) - interval '23 hours'`;
 const LAST_30_DAYS = `day >= date_trunc('day', now()) - interval '29 days'`;
 const LAST_30_DAYS_BY_HOUR = `hour >= date_trunc('day', now()) - interval '29 days'`;
+/*
+ * The sales questions read analytics.hourly_sales_totals at the coarsest grain they need (the grain
+ * leads its rollup's key): a 30-day total sums 720 hourly rows of grain 'all', not the 26,000 of 12
+ * locations x 3 service types. A day starts at midnight in the report time zone, so "hour >= the
+ * first day's midnight" is the same window as the daily views' "day >= …". Per location over 30
+ * days, daily_sales is cheaper: 360 (day, location) groups instead of 8,640 hourly ones.
+ */
+const ALL_SALES = `grain = 'all'`;
 
-// Real-time sales: the last 24 hours from analytics.hourly_sales (paid orders, by the hour they were placed).
+// Real-time sales: the last 24 hours from analytics.hourly_sales_totals (paid orders, by the hour they were placed).
 
 export const revenueLast24Hours = kpi('Revenue, last 24 hours', 'Sum of order totals (subtotal + tax + tip) of paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(total), 0)',
   as: 'revenue',
-  from: 'hourly_sales',
-  where: LAST_24_HOURS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const ordersLast24Hours = kpi('Orders, last 24 hours', 'Paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(order_count), 0)',
   as: 'orders',
-  from: 'hourly_sales',
-  where: LAST_24_HOURS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const averageOrderValueLast24Hours = kpi('Average order value, last 24 hours', 'Revenue divided by paid orders over the last 24 hours.', {
   value: 'round(sum(total) / nullif(sum(order_count), 0), 2)',
   as: 'avg_order_value',
-  from: 'hourly_sales',
-  where: LAST_24_HOURS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const tipsLast24Hours = kpi('Tips, last 24 hours', 'Tips on paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(tip), 0)',
   as: 'tips',
-  from: 'hourly_sales',
-  where: LAST_24_HOURS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const salesByHour: CardDefinition = {
@@ -78,8 +86,8 @@ export const salesByHour: CardDefinition = {
   sql: `SELECT hour,
        sum(order_count) AS orders,
        sum(total)       AS revenue
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}
+FROM analytics.hourly_sales_totals
+WHERE ${ALL_SALES} AND ${LAST_24_HOURS}
 GROUP BY hour
 ORDER BY hour`,
   visualizationSettings: chart(['hour'], ['revenue', 'orders']),
@@ -93,8 +101,8 @@ export const salesByLocation: CardDefinition = {
        sum(order_count)                                AS orders,
        sum(total)                                      AS revenue,
        round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}
+FROM analytics.hourly_sales_totals
+WHERE grain = 'location' AND ${LAST_24_HOURS}
 GROUP BY location_code
 ORDER BY revenue DESC`,
   visualizationSettings: chart(['location_code'], ['revenue']),
@@ -117,20 +125,20 @@ ORDER BY stream_name`,
   visualizationSettings: {},
 };
 
-// Performance KPIs: the last 30 days from analytics.daily_sales and analytics.satisfaction_summary.
+// Performance KPIs: the last 30 days from analytics.hourly_sales_totals, daily_sales and satisfaction_summary.
 
 export const revenueLast30Days = kpi('Revenue, last 30 days', 'Sum of order totals of paid orders over the last 30 days, all locations.', {
-  value: 'coalesce(sum(total_revenue), 0)',
+  value: 'coalesce(sum(total), 0)',
   as: 'revenue',
-  from: 'daily_sales',
-  where: LAST_30_DAYS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_30_DAYS_BY_HOUR}`,
 });
 
 export const averageOrderValueLast30Days = kpi('Average order value, last 30 days', 'Revenue divided by paid orders over the last 30 days (weighted by orders, not an average of daily averages).', {
-  value: 'round(sum(total_revenue) / nullif(sum(order_count), 0), 2)',
+  value: 'round(sum(total) / nullif(sum(order_count), 0), 2)',
   as: 'avg_order_value',
-  from: 'daily_sales',
-  where: LAST_30_DAYS,
+  from: 'hourly_sales_totals',
+  where: `${ALL_SALES} AND ${LAST_30_DAYS_BY_HOUR}`,
 });
 
 // The view rounds each day's rates to 2 decimals; weighting them by feedback_count is exact to about 0.01.
@@ -152,13 +160,13 @@ export const dailyRevenue: CardDefinition = {
   name: 'Daily revenue and average order value',
   description: 'Revenue and average order value per day over the last 30 days, all locations.',
   display: 'line',
-  sql: `SELECT day,
-       sum(total_revenue)                                         AS revenue,
-       round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value
-FROM analytics.daily_sales
-WHERE ${LAST_30_DAYS}
-GROUP BY day
-ORDER BY day`,
+  sql: `SELECT date_trunc('day', hour)                   AS day,
+       sum(total)                                 AS revenue,
+       round(sum(total) / nullif(sum(order_count), 0), 2) AS avg_order_value
+FROM analytics.hourly_sales_totals
+WHERE ${ALL_SALES} AND ${LAST_30_DAYS_BY_HOUR}
+GROUP BY 1
+ORDER BY 1`,
   visualizationSettings: chart(['day'], ['revenue', 'avg_order_value']),
 };
 
@@ -204,8 +212,8 @@ export const peakHours: CardDefinition = {
   sql: `SELECT extract(hour FROM hour)::int AS hour_of_day,
        sum(order_count)             AS orders,
        sum(total)                   AS revenue
-FROM analytics.hourly_sales
-WHERE ${LAST_30_DAYS_BY_HOUR}
+FROM analytics.hourly_sales_totals
+WHERE ${ALL_SALES} AND ${LAST_30_DAYS_BY_HOUR}
 GROUP BY hour_of_day
 ORDER BY hour_of_day`,
   visualizationSettings: chart(['hour_of_day'], ['orders']),
@@ -264,8 +272,8 @@ export const servicePerformance: CardDefinition = {
        sum(total)                                                        AS revenue,
        round(sum(total) / nullif(sum(order_count), 0), 2)                 AS avg_order_value,
        round(100.0 * sum(tip) / nullif(sum(subtotal), 0), 2)              AS tip_percent
-FROM analytics.hourly_sales
-WHERE ${LAST_30_DAYS_BY_HOUR}
+FROM analytics.hourly_sales_totals
+WHERE grain = 'service_type' AND ${LAST_30_DAYS_BY_HOUR}
 GROUP BY service_type
 ORDER BY orders DESC`,
   visualizationSettings: {},
@@ -278,8 +286,8 @@ export const serviceMixByHour: CardDefinition = {
   sql: `SELECT hour,
        service_type,
        sum(order_count) AS orders
-FROM analytics.hourly_sales
-WHERE ${LAST_24_HOURS}
+FROM analytics.hourly_sales_totals
+WHERE grain = 'service_type' AND ${LAST_24_HOURS}
 GROUP BY hour, service_type
 ORDER BY hour, service_type`,
   visualizationSettings: chart(['hour', 'service_type'], ['orders'], { 'stackable.stack_type': 'stacked' }),

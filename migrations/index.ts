@@ -8,6 +8,7 @@ import * as reportingViews from './0006_reporting_views.js';
 import * as healthFunctions from './0007_health_functions.js';
 import * as stagingAnyChildType from './0008_staging_any_child_type.js';
 import * as maintenance from './0009_maintenance.js';
+import * as rollups from './0010_rollups.js';
 import * as streamOwnership from './0011_stream_ownership.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
@@ -21,6 +22,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0007_health_functions': healthFunctions,
   '0008_staging_any_child_type': stagingAnyChildType,
   '0009_maintenance': maintenance,
+  '0010_rollups': rollups,
   '0011_stream_ownership': streamOwnership,
 };
 

@@ -59,8 +59,11 @@ export class BatchWriter {
     private readonly client: pg.ClientBase,
     private readonly processors: ProcessorRegistry,
     private readonly ingestedBy: string,
-    /** The session's owner token (see ownership.ts): a batch commits only while it still owns the stream. */
-    private readonly ownerToken: string,
+    /**
+     * The session's owner token (see ownership.ts): a batch commits only while it still owns the stream.
+     * A writer without one (a reprocess run) may only `reapply`.
+     */
+    private readonly ownerToken?: string,
   ) {}
 
   async eventExists(eventId: string): Promise<boolean> {
@@ -69,16 +72,38 @@ export class BatchWriter {
   }
 
   async write(commit: BatchCommit): Promise<void> {
+    let raw: Promise<{ rowCount: number | null } | undefined> | undefined;
+    await this.applyInTransaction(commit.stream, commit.batch.applicable, {
+      first: (sql) => [(raw = this.insertRaw(sql, commit.stream, commit.batch.raw))],
+      alongside: (sql) => [this.insertRejections(sql, commit), this.insertRestarts(sql, commit)],
+      last: async () => this.saveCheckpoint(commit, (await raw)?.rowCount ?? 0),
+    });
+  }
+
+  /** Applies events already in events_raw to the facts again (a reprocess run): no raw rows, no checkpoint. */
+  async reapply(stream: string, events: readonly AcceptedEvent[]): Promise<void> {
+    await this.applyInTransaction(stream, events, {});
+  }
+
+  /**
+   * One transaction: `first` (the raw events) goes out with BEGIN, then the facts, the staging release
+   * and `alongside`, pipelined in one round trip; children the release hands back; `last` (the fenced
+   * checkpoint); COMMIT.
+   */
+  private async applyInTransaction(
+    stream: string,
+    events: readonly AcceptedEvent[],
+    steps: { first?: (sql: SqlClient) => Promise<unknown>[]; alongside?: (sql: SqlClient) => Promise<unknown>[]; last?: () => Promise<void> },
+  ): Promise<void> {
     const sql = new StatementPipeline(this.client);
-    const byType = groupByType(commit.batch.applicable);
+    const byType = groupByType(events);
     const createdHere = new Set((byType.get(ORDER_ROW.eventType) ?? []).map((event) => (event.payload as Record<string, string>)[ORDER_ROW.key]!));
     try {
-      const raw = this.insertRaw(sql, commit.stream, commit.batch.raw);
-      const statements: Promise<unknown>[] = [sql.query('BEGIN'), raw];
+      const statements: Promise<unknown>[] = [sql.query('BEGIN'), ...(steps.first?.(sql) ?? [])];
       const landed = await this.landedOrders(sql, byType, createdHere);
-      statements.push(...this.applyFacts(sql, commit.stream, byType, landed));
+      statements.push(...this.applyFacts(sql, stream, byType, landed));
       const released = sql.query<StagedChild>(RELEASE_STAGED_CHILDREN);
-      statements.push(released, this.insertRejections(sql, commit), this.insertRestarts(sql, commit));
+      statements.push(released, ...(steps.alongside?.(sql) ?? []));
       void sql.flush();
       await Promise.all(statements);
       const releasedRows = (await released).rows;
@@ -87,7 +112,7 @@ export class BatchWriter {
         void sql.flush();
         await Promise.all(applied);
       }
-      await this.saveCheckpoint(commit, (await raw)?.rowCount ?? 0);
+      await steps.last?.();
       await this.client.query('COMMIT');
     } catch (error) {
       // Nothing of this batch may reach the connection after its ROLLBACK.
@@ -216,6 +241,7 @@ export class BatchWriter {
    * batch actually stored, so it stays equal to the stream's rows whatever was re-ingested.
    */
   private async saveCheckpoint({ stream, batch, position, lastEventTs, sourceHeadOffset }: BatchCommit, stored: number): Promise<void> {
+    if (!this.ownerToken) throw new Error(`a writer that does not own stream ${stream} cannot move its checkpoint`);
     const { rowCount } = await this.client.query(
       `UPDATE raw_data.stream_checkpoints AS c SET
          event_offset = $2,

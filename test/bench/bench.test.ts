@@ -7,6 +7,7 @@ import { runBenchmarks } from '../../bench/run.js';
 const LATEST_KEYS = [
   'api_rss_mb_peak',
   'copy_floor_eps',
+  'dashboards',
   'ingest_throughput_eps',
   'ingest_vs_floor',
   'latency_ms',
@@ -40,7 +41,7 @@ describe('bench', () => {
     for (const key of ['ingest_throughput_eps', 'copy_floor_eps', 'ingest_vs_floor', 'naive_baseline_eps', 'worker_rss_mb_peak', 'api_rss_mb_peak']) {
       expect(latest[key], key).toBeGreaterThan(0);
     }
-    for (const key of ['latency_ms', 'recovery', 'scaling']) expect(latest[key], key).toBeNull();
+    for (const key of ['latency_ms', 'recovery', 'scaling', 'dashboards']) expect(latest[key], key).toBeNull();
 
     const meta = JSON.parse(readFileSync(path.join(resultsDir, 'latest.meta.json'), 'utf8')) as { measurements: string[]; phases: Record<string, { loadBefore: number[] }> };
     expect(meta.measurements).toEqual(['throughput', 'copy-floor', 'naive']);

@@ -224,6 +224,14 @@ describe('validate_data_consistency()', () => {
     // Offset 10 twice in epoch 1 is a duplicate; offset 10 again after a restart (epoch 2) is not.
     await db.insertInto('raw_data.events_raw').values([raw(10, '1'), raw(10, '1'), raw(10, '2'), raw(11, '1')]).execute();
     plant('duplicate_event_offsets', 'restaurant_realtime_stream:1:10');
+
+    // A rollup row written by hand, not by the triggers, is out of step with the facts.
+    const { rows: handWritten } = await sql<{ key: string }>`
+      INSERT INTO analytics.feedback_hourly_rollup AS r (hour, slot, feedback_count, rating_sum, nps_sum, satisfied_count, promoter_count, detractor_count)
+      VALUES (date_trunc('hour', now(), 'UTC') - interval '1 hour', 7, 1, 5, 10, 1, 1, 0)
+      ON CONFLICT (hour, slot) DO UPDATE SET feedback_count = r.feedback_count + 1
+      RETURNING to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24"Z"') AS key`.execute(db);
+    plant('rollups_out_of_step', `feedback_hourly_rollup:${handWritten[0]!.key}`);
   });
   afterAll(async () => warehouse?.close());
 
@@ -243,6 +251,7 @@ describe('validate_data_consistency()', () => {
       'stale_staged_children',
       'duplicate_event_offsets',
       'orders_with_multiple_payments',
+      'rollups_out_of_step',
     ];
     expect(rows.map((row) => row.check_name)).toEqual(checks);
     for (const row of rows) {

@@ -96,6 +96,7 @@ describe('migrateWarehouse', () => {
     );
     expect(indexes.map((row) => `${row.table} ${row.index}`)).toEqual([
       'analytics.audit_log audit_log_pkey',
+      'analytics.feedback feedback_created_ts_brin',
       'analytics.feedback feedback_order_id',
       'analytics.feedback feedback_pkey',
       'analytics.order_items order_items_order_id',
@@ -106,6 +107,7 @@ describe('migrateWarehouse', () => {
       'analytics.payments payments_pkey',
       'raw_data.events_raw events_raw_ingested_at_brin',
       'raw_data.events_raw events_raw_pkey',
+      'raw_data.events_raw events_raw_ts_brin',
     ]);
   });
 
