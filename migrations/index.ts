@@ -8,6 +8,7 @@ import * as reportingViews from './0006_reporting_views.js';
 import * as healthFunctions from './0007_health_functions.js';
 import * as stagingAnyChildType from './0008_staging_any_child_type.js';
 import * as maintenance from './0009_maintenance.js';
+import * as streamConsumers from './0012_stream_consumers.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -20,6 +21,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0007_health_functions': healthFunctions,
   '0008_staging_any_child_type': stagingAnyChildType,
   '0009_maintenance': maintenance,
+  '0012_stream_consumers': streamConsumers,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

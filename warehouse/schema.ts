@@ -81,6 +81,10 @@ export interface StreamCheckpointsTable {
   last_batch_size: ColumnType<number, number | undefined, number>;
   events_total: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
   updated_at: DefaultedTimestamp;
+  /** The workflow reading this stream, and in which mode (see migrations/0012_stream_consumers.ts). */
+  consumer_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;
+  consumer_mode: ColumnType<'realtime' | 'polling' | null, 'realtime' | 'polling' | null | undefined, 'realtime' | 'polling' | null>;
+  consumer_claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** A source restart noticed by the consumer (offsets went backwards): the new epoch and where the old one ended. */

@@ -1,13 +1,14 @@
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Logger } from '../../telemetry/logger.js';
-import type { CheckpointRewind, SessionReport, SessionRequest, StreamPosition } from '../../contracts/ingestion.js';
+import type { CheckpointRewind, SessionReport, SessionRequest, StreamClaimRequest, StreamClaimResult, StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
 import { IngestionMetrics } from './metrics.js';
 import { IngestionSession, type SessionProgress } from './session.js';
+import { claimStreamActivity } from './stream-claim.js';
 
 export interface IngestionDependencies {
   db: pg.Pool;
@@ -82,6 +83,9 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     },
     async rewindCheckpoint(rewind: CheckpointRewind): Promise<StreamPosition> {
       return rewindCheckpoint(warehouse, rewind);
+    },
+    async claimStream(request: StreamClaimRequest): Promise<StreamClaimResult> {
+      return claimStreamActivity(warehouse, request);
     },
   };
 }
