@@ -13,7 +13,9 @@ export async function runWorker(config: StackConfig): Promise<void> {
   const logger = createLogger('worker', config.LOG_LEVEL);
   installTemporalRuntime(logger, config.LOG_LEVEL, config.METRICS_PORT ? `${config.METRICS_HOST}:${config.METRICS_PORT}` : undefined);
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
-  const db = createWarehousePool(config.DATABASE_URL);
+  // Every session holds a connection; two more serve the short activities (checkpoints, claims, maintenance).
+  const maxConcurrentActivities = config.WORKER_MAX_SESSIONS + 2;
+  const db = createWarehousePool(config.DATABASE_URL, maxConcurrentActivities);
   const temporal = temporalTarget(config);
   const connection = await connectWorkerToTemporal(temporal);
   try {
@@ -26,12 +28,13 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger,
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
+      maxConcurrentActivities,
     });
     onStopRequest((reason) => {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
       stop();
     });
-    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
+    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
     await worker.run();
     logger.info('worker stopped');
   } finally {
