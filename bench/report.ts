@@ -11,6 +11,8 @@ export interface LatestResults {
   readonly worker_rss_mb_peak: number | null;
   readonly api_rss_mb_peak: number | null;
   readonly scaling: { readonly empty_eps: number; readonly rows_1m_eps: number; readonly rows_10m_eps: number } | null;
+  /** Aggregate events/s of 1, 2 and 4 streams (one event API each) on one worker and on two. */
+  readonly streams: Record<'one_worker' | 'two_workers', Record<string, number>> | null;
 }
 
 const TARGETS = {
@@ -63,6 +65,14 @@ export function formatTable(results: LatestResults, notes: { generatorEps?: numb
   if (r.scaling !== null) {
     const { empty_eps, rows_1m_eps, rows_10m_eps } = r.scaling;
     rows.push(['scaling: events_raw empty / 1M / 10M rows', `${n(empty_eps)} / ${n(rows_1m_eps)} / ${n(rows_10m_eps)} events/s`, '–', `10M rows: ${percent(rows_10m_eps / empty_eps)} of empty`]);
+  }
+  if (r.streams !== null) {
+    for (const [workers, label] of [['one_worker', 'one worker'], ['two_workers', 'two workers']] as const) {
+      const byCount = r.streams[workers];
+      const single = byCount['1'];
+      const counts = Object.keys(byCount);
+      rows.push([`streams 1 / 2 / 4 on ${label}`, `${counts.map((count) => n(byCount[count]!)).join(' / ')} events/s`, '–', single ? `4 streams: ${percent((byCount['4'] ?? 0) / single)} of 1` : '']);
+    }
   }
   if (notes.generatorEps !== undefined) rows.push(['event API to one SSE client (source capacity)', `${n(notes.generatorEps)} events/s`, '–', '']);
   if (rows.length === 0) return 'no measurement produced a result';

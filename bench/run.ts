@@ -14,6 +14,7 @@ import { PROFILE_POSTGRES_SETTINGS } from './profile.js';
 import { measureRecovery, type RecoveryResult } from './recovery.js';
 import { formatTable, type LatestResults } from './report.js';
 import { measureScaling, type ScalingLevel } from './scaling.js';
+import { measureStreams, type StreamsResult } from './streams.js';
 import { measureThroughput, THROUGHPUT_SEED, type ThroughputResult } from './throughput.js';
 
 export interface BenchRunOptions extends BenchFlags {
@@ -33,6 +34,7 @@ interface Outcomes {
   naive?: NaiveBaselineResult;
   latency?: LatencyResult;
   recovery?: RecoveryResult;
+  streams?: StreamsResult;
   scaling?: ScalingLevel[];
 }
 
@@ -92,6 +94,7 @@ function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number })
     worker_rss_mb_peak: peaks.worker ?? null,
     api_rss_mb_peak: peaks.api ?? null,
     scaling: empty !== undefined && oneMillion !== undefined && tenMillion !== undefined ? { empty_eps: empty, rows_1m_eps: oneMillion, rows_10m_eps: tenMillion } : null,
+    streams: outcomes.streams?.figures ?? null,
   };
 }
 
@@ -131,6 +134,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         beforeKillSeconds: durations.recoveryBeforeKillSeconds,
         afterKillSeconds: durations.recoveryAfterKillSeconds,
       }),
+    streams: () => measureStreams(env, { totalEvents: durations.streamsTotalEvents, log }),
     scaling: () => measureScaling(env, { seconds: durations.scalingSeconds, warmUpSeconds: durations.warmUpSeconds, log }),
   };
   const run = async <K extends Measurement>(name: K) => {

@@ -113,7 +113,11 @@ export async function runningStreams(client: Client, config: StackConfig, select
       .map((type) => `'${type}'`)
       .join(', ');
     const query = `WorkflowType IN (${types}) AND ExecutionStatus = 'Running' AND TaskQueue = '${config.TEMPORAL_TASK_QUEUE}'`;
-    for await (const execution of client.workflow.list({ query })) await consider(execution.workflowId);
+    for await (const execution of client.workflow.list({ query })) {
+      const mode = modeOfType(execution.type);
+      const { workflowId } = execution;
+      if (mode) found.set(workflowId, { stream: streamOfWorkflowId(config, workflowId), mode, workflowId, handle: client.workflow.getHandle(workflowId) });
+    }
   }
   const named = selector.stream ?? (selector.all ? undefined : defaultStreamName(config));
   if (named !== undefined || selector.all) {

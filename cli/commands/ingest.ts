@@ -104,7 +104,7 @@ export function ingestCommand(): Command {
 
   ingest
     .command('status')
-    .description('Every running stream in one table (state, offset, lag, events/s, last error); --stream for one in detail.')
+    .description('Every running stream in one table (state, offset, lag, events/s, last error); one stream (or --stream) in detail.')
     .option('--json', 'machine-readable: an array with one status per running workflow')
     .addOption(streamOption())
     .addOption(modeOption())
@@ -114,7 +114,7 @@ export function ingestCommand(): Command {
         const statuses: IngestionStatus[] = await control.ingestionStatuses(client, config, selector);
         if (options.json) console.log(JSON.stringify(statuses, null, 2));
         else if (statuses.length === 0) console.log(`ingestion: ${options.stream ? `stream ${options.stream} ` : ''}not started (start it with \`restaurant-stack ingest start\`)`);
-        else if (options.stream) console.log(statuses.map(formatStatus).join('\n\n'));
+        else if (options.stream || statuses.length === 1) console.log(statuses.map(formatStatus).join('\n\n'));
         else console.log(formatStatusTable(statuses));
       }),
     );
@@ -153,7 +153,7 @@ export function ingestCommand(): Command {
     .action(async (options: SelectorFlags) =>
       withClient(async (client, config, control) => {
         for (const final of await control.stopIngestion(client, config, selectorOf(options))) {
-          console.log(`stopped ${final.workflowId} (stream ${final.stream}) at offset ${final.position.offset} (epoch ${final.position.epoch}); ${final.totals.events} events ingested by it`);
+          console.log(`stopped ${final.workflowId} at offset ${final.position.offset} (epoch ${final.position.epoch}) of stream ${final.stream}; ${final.totals.events} events ingested by it`);
         }
       }),
     );

@@ -13,6 +13,7 @@ const LATEST_KEYS = [
   'naive_baseline_eps',
   'recovery',
   'scaling',
+  'streams',
   'worker_rss_mb_peak',
 ];
 
@@ -40,7 +41,7 @@ describe('bench', () => {
     for (const key of ['ingest_throughput_eps', 'copy_floor_eps', 'ingest_vs_floor', 'naive_baseline_eps', 'worker_rss_mb_peak', 'api_rss_mb_peak']) {
       expect(latest[key], key).toBeGreaterThan(0);
     }
-    for (const key of ['latency_ms', 'recovery', 'scaling']) expect(latest[key], key).toBeNull();
+    for (const key of ['latency_ms', 'recovery', 'scaling', 'streams']) expect(latest[key], key).toBeNull();
 
     const meta = JSON.parse(readFileSync(path.join(resultsDir, 'latest.meta.json'), 'utf8')) as { measurements: string[]; phases: Record<string, { loadBefore: number[] }> };
     expect(meta.measurements).toEqual(['throughput', 'copy-floor', 'naive']);
