@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
 import { defaultStreamName, type StreamSpec } from '../config/streams.js';
 import { ensureStreamRunning, runningStreams } from '../clients/ingestion-control.js';
+import { hasSearchAttribute } from '../clients/temporal.js';
 import { STREAM_SEARCH_ATTRIBUTE, type IngestionStatus, type IngestionTuning } from '../contracts/ingestion.js';
 import { statusQuery } from '../workflows/messages.js';
 import type { LineSink } from './child-process.js';
@@ -36,18 +37,13 @@ export function describeDrift(config: StackConfig, spec: StreamSpec, status: Ing
   return lines;
 }
 
-async function hasStreamSearchAttribute(client: Client): Promise<boolean> {
-  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
-  return STREAM_SEARCH_ATTRIBUTE in (customAttributes ?? {});
-}
-
 /**
  * `up`'s part for ingestion: every configured stream has its workflow — started when none reads it,
  * kept when one does, with any difference from the configuration (source, mode, tuning) or a pause
  * reported on one line with the command that switches.
  */
 export async function reconcileStreams(client: Client, config: StackConfig, specs: readonly StreamSpec[], sink: LineSink): Promise<void> {
-  if (!(await hasStreamSearchAttribute(client).catch(() => false))) {
+  if (!(await hasSearchAttribute(client, STREAM_SEARCH_ATTRIBUTE).catch(() => false))) {
     sink(
       `the namespace has no ${STREAM_SEARCH_ATTRIBUTE} search attribute, so streams are listed by workflow type only; add it with: temporal operator search-attribute create --namespace ${config.TEMPORAL_NAMESPACE} --name ${STREAM_SEARCH_ATTRIBUTE} --type Keyword`,
     );

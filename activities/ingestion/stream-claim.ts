@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { hasSearchAttribute } from '../../clients/temporal.js';
 import { STREAM_SEARCH_ATTRIBUTE, type StreamClaimRequest, type StreamClaimResult } from '../../contracts/ingestion.js';
 import type { WarehouseDatabase } from '../../warehouse/schema.js';
 import { claimStream } from '../warehouse/checkpoints.js';
@@ -22,10 +23,7 @@ function hasStreamSearchAttribute(client: Client): Promise<boolean> {
   const { namespace } = client.options;
   let known = searchAttributeKnown.get(namespace);
   if (!known) {
-    known = client.connection.operatorService
-      .listSearchAttributes({ namespace })
-      .then((answer) => STREAM_SEARCH_ATTRIBUTE in (answer.customAttributes ?? {}))
-      .catch(() => false);
+    known = hasSearchAttribute(client, STREAM_SEARCH_ATTRIBUTE).catch(() => false);
     searchAttributeKnown.set(namespace, known);
   }
   return known;
