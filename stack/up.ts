@@ -5,6 +5,8 @@ import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
 import { defaultStreamName, loadStreamsFile, streamsFilePath, tuningFrom, type StreamSpec } from '../config/streams.js';
 import { temporalTarget } from '../config/temporal.js';
+import { readCheckpoint } from '../activities/warehouse/checkpoints.js';
+import { createWarehouseDb } from '../warehouse/connect.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { COMPONENT_NODE_FLAGS } from './node-flags.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
@@ -141,7 +143,12 @@ export async function runStack(config: StackConfig): Promise<void> {
         fileStreams ??
         (config.INGEST_MODE === 'none' ? [] : [{ name: defaultStreamName(config), sourceUrl: apiUrl, mode: config.INGEST_MODE, tuning: tuningFrom(config) }]);
       if (streamsFile) stackSink(`streams from ${streamsFile}: ${streams.map((stream) => stream.name).join(', ')}`);
-      await reconcileStreams(client, config, streams, stackSink);
+      const db = createWarehouseDb(warehouse.adminUrl, { maxConnections: 1 });
+      try {
+        await reconcileStreams(client, config, streams, stackSink, (stream) => readCheckpoint(db, stream));
+      } finally {
+        await db.destroy();
+      }
       const schedule = await ensureMaintenanceSchedule(client, config);
       stackSink(`${schedule.created ? 'created' : 'updated'} maintenance schedule ${schedule.scheduleId} (every ${config.MAINTENANCE_INTERVAL_MINUTES} min)`);
     } finally {

@@ -4,7 +4,10 @@ import { loadConfig, type StackConfig } from '../../config/env.js';
 import { tuningFrom, type StreamSpec } from '../../config/streams.js';
 import { DEFAULT_STREAM } from '../../contracts/ingestion.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
+import { readCheckpoint } from '../../activities/warehouse/checkpoints.js';
 import { reconcileStreams } from '../../stack/streams-reconcile.js';
+import { warehouseDbOver } from '../../warehouse/connect.js';
+import { statusQuery } from '../../workflows/messages.js';
 import { waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
@@ -37,6 +40,7 @@ describe('up reconciles the configured streams with the running workflows', () =
     await warehouse?.close();
   });
 
+  const thisWarehouse = (stream: string) => readCheckpoint(warehouseDbOver(warehouse.pool), stream);
   const single = (sourceUrl: string, overrides: Partial<StreamSpec> = {}): StreamSpec => ({ name: DEFAULT_STREAM, sourceUrl, mode: 'realtime', tuning: tuningFrom(config), ...overrides });
 
   it('starts, keeps, and reports a stale source, mode, tuning and a pause with the command that switches', async () => {
@@ -45,8 +49,19 @@ describe('up reconciles the configured streams with the running workflows', () =
     await waitForCheckpoint(warehouse.pool, DEFAULT_STREAM, 200);
 
     lines.length = 0;
-    await reconcileStreams(testWorker.client, config, [single(oldSource.url)], sink);
+    await reconcileStreams(testWorker.client, config, [single(oldSource.url)], sink, thisWarehouse);
     expect(lines.at(-1)).toMatch(/already running: stream restaurant_realtime_stream \(realtime\) from .*, as configured$/);
+
+    // Started again with another warehouse: its checkpoint is behind the workflow's position.
+    const handle = testWorker.client.workflow.getHandle('restaurant_realtime_stream');
+    await expect.poll(async () => (await handle.query(statusQuery)).position.offset, { timeout: 20_000 }).toBeGreaterThan(0);
+    lines.length = 0;
+    await reconcileStreams(testWorker.client, config, [single(oldSource.url)], sink, async () => null);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^stream restaurant_realtime_stream: workflow restaurant_realtime_stream is at offset \d+ but this warehouse's checkpoint is at 0 \(it wrote to another warehouse\); switch with: npx restaurant-stack ingest restart$/,
+      ),
+    ]);
 
     lines.length = 0;
     await reconcileStreams(testWorker.client, config, [single(newSource.url)], sink);
