@@ -22,8 +22,12 @@ import {
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { createIngestionActivities } from '../activities/ingestion/activities.js';
 import {
+  DEFAULT_STREAM,
   DEFAULT_TUNING,
+  LEGACY_POLLING_WORKFLOW_ID,
+  STREAM_SEARCH_ATTRIBUTE,
   emptyTotals,
+  streamIngestionInputSchema,
   type IngestMode,
   type IngestionError,
   type IngestionStatus,
@@ -34,10 +38,6 @@ import {
   type SessionRequest,
   type StreamIngestionInput,
   type StreamPosition,
-  DEFAULT_STREAM,
-  LEGACY_POLLING_WORKFLOW_ID,
-  STREAM_SEARCH_ATTRIBUTE,
-  streamIngestionInputSchema,
 } from '../contracts/ingestion.js';
 import { describeIssues } from '../events/issues.js';
 import { MESSAGE_DESCRIPTIONS, pauseSignal, resumeSignal, rewindUpdate, statusQuery } from './messages.js';
