@@ -58,7 +58,7 @@ export async function ensureStreamRunning(client: Client, config: StackConfig, r
     stream: request.stream,
     sourceUrl: request.sourceUrl,
     tuning: request.tuning,
-    tokenEnv: request.tokenEnv,
+    sourceCredentials: request.tokenEnv ? { tokenEnv: request.tokenEnv } : undefined,
     startFrom: request.fromOffset,
   };
   try {

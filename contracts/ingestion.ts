@@ -110,8 +110,8 @@ export const streamIngestionInputSchema = z.strictObject({
   paused: pauseStateSchema.nullable().optional(),
   totals: ingestionTotalsSchema.optional(),
   tuning: ingestionTuningSchema.partial().optional(),
-  /** Name of the environment variable holding the source's API token on the workers (never the token). */
-  tokenEnv: envVarNameSchema.optional(),
+  /** Names of the workers' environment variables holding the source's credentials (never the secrets). */
+  sourceCredentials: z.strictObject({ tokenEnv: envVarNameSchema.optional() }).optional(),
   /** Carried over continue-as-new so status stays continuous. */
   startedAt: z.string().optional(),
   runsSoFar: z.number().int().min(0).optional(),

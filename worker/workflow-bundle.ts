@@ -6,12 +6,16 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { projectRoot } from '../config/env.js';
 
 const workflowsDir = path.join(projectRoot, 'workflows');
+const BUNDLED_DIRS = [workflowsDir, path.join(projectRoot, 'contracts'), path.join(projectRoot, 'events')];
 
 function sourceFingerprint(): string {
   const hash = createHash('sha256');
   const require = createRequire(import.meta.url);
   hash.update(readFileSync(require.resolve('@temporalio/workflow/package.json')));
-  for (const file of readdirSync(workflowsDir).sort()) hash.update(file).update(readFileSync(path.join(workflowsDir, file)));
+  // The workflows and the modules they bundle (contracts' schemas, the issue formatter).
+  for (const dir of BUNDLED_DIRS) {
+    for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 

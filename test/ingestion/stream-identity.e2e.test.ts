@@ -90,9 +90,13 @@ describe('stream identity', () => {
 
   it('a named stream has one workflow id whatever its mode, and the RestaurantStream search attribute finds it', async () => {
     const api = await started({ port: 0, seed: 'named-stream', rate: 2_000, maxEvents: 500 });
-    const outcome = await ensureStreamRunning(testWorker.client, config, { stream: 'brand_a', mode: 'polling', sourceUrl: api.url, tuning });
+    const outcome = await ensureStreamRunning(testWorker.client, config, { stream: 'brand_a', mode: 'polling', sourceUrl: api.url, tuning, tokenEnv: 'BRAND_A_API_TOKEN' });
     expect(outcome).toMatchObject({ created: true, workflowId: 'restaurant_stream:brand_a' });
     const handle = testWorker.client.workflow.getHandle('restaurant_stream:brand_a');
+    // The token's variable travels by name only: that is all the workflow's history holds.
+    const startEvent = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = JSON.parse(Buffer.from(startEvent!.input!.payloads![0]!.data!).toString('utf8')) as Record<string, unknown>;
+    expect(input).toMatchObject({ stream: 'brand_a', sourceCredentials: { tokenEnv: 'BRAND_A_API_TOKEN' } });
     await waitUntil('brand_a commits 500', 60_000, async () => (await committedOffset(warehouse.pool, 'brand_a')) >= 500);
     expect(await handle.query(statusQuery)).toMatchObject({ stream: 'brand_a', mode: 'polling' });
     await expect
