@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { tuningFrom } from '../clients/ingestion-control.js';
+import { tuningFrom } from '../config/streams.js';
 import { loadConfig } from '../config/env.js';
 import { waitUntil } from '../stack/wait.js';
 import { WORKFLOW_TYPES, type IngestionTuning, type StreamIngestionInput } from '../contracts/ingestion.js';

@@ -12,6 +12,8 @@ export interface LatestResults {
   readonly api_rss_mb_peak: number | null;
   readonly scaling: { readonly empty_eps: number; readonly rows_1m_eps: number; readonly rows_10m_eps: number } | null;
   readonly dashboards: { readonly orders: number; readonly slowest_card_ms: number; readonly all_cards_ms: number; readonly cards: Record<string, number> } | null;
+  /** Aggregate events/s of 1, 2 and 4 streams (one event API each) on one worker and on two. */
+  readonly streams: Record<'one_worker' | 'two_workers', Record<string, number>> | null;
 }
 
 const TARGETS = {
@@ -69,6 +71,14 @@ export function formatTable(results: LatestResults, notes: { generatorEps?: numb
     const { orders, slowest_card_ms, all_cards_ms } = r.dashboards;
     rows.push([`dashboards at ${n(orders)} orders: slowest card`, `${slowest_card_ms} ms`, '≤ 50 ms', verdict(slowest_card_ms <= 50)]);
     rows.push(['dashboards: all cards together', `${all_cards_ms} ms`, '≤ 500 ms', verdict(all_cards_ms <= 500)]);
+  }
+  if (r.streams !== null) {
+    for (const [workers, label] of [['one_worker', 'one worker'], ['two_workers', 'two workers']] as const) {
+      const byCount = r.streams[workers];
+      const single = byCount['1'];
+      const counts = Object.keys(byCount);
+      rows.push([`streams 1 / 2 / 4 on ${label}`, `${counts.map((count) => n(byCount[count]!)).join(' / ')} events/s`, '–', single ? `4 streams: ${percent((byCount['4'] ?? 0) / single)} of 1` : '']);
+    }
   }
   if (notes.generatorEps !== undefined) rows.push(['event API to one SSE client (source capacity)', `${n(notes.generatorEps)} events/s`, '–', '']);
   if (rows.length === 0) return 'no measurement produced a result';

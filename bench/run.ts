@@ -15,6 +15,7 @@ import { PROFILE_POSTGRES_SETTINGS } from './profile.js';
 import { measureRecovery, type RecoveryResult } from './recovery.js';
 import { formatTable, type LatestResults } from './report.js';
 import { measureScaling, type ScalingLevel } from './scaling.js';
+import { measureStreams, type StreamsResult } from './streams.js';
 import { measureThroughput, THROUGHPUT_SEED, type ThroughputResult } from './throughput.js';
 
 export interface BenchRunOptions extends BenchFlags {
@@ -34,6 +35,7 @@ interface Outcomes {
   naive?: NaiveBaselineResult;
   latency?: LatencyResult;
   recovery?: RecoveryResult;
+  streams?: StreamsResult;
   scaling?: ScalingLevel[];
   dashboards?: DashboardsResult;
 }
@@ -97,6 +99,7 @@ function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number })
     dashboards: outcomes.dashboards
       ? { orders: outcomes.dashboards.orders, slowest_card_ms: outcomes.dashboards.slowest_card_ms, all_cards_ms: outcomes.dashboards.all_cards_ms, cards: outcomes.dashboards.cards }
       : null,
+    streams: outcomes.streams?.figures ?? null,
   };
 }
 
@@ -144,6 +147,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         warmUpSeconds: durations.warmUpSeconds,
         log,
       }),
+    streams: () => measureStreams(env, { totalEvents: durations.streamsTotalEvents, log }),
     scaling: () => measureScaling(env, { seconds: durations.scalingSeconds, warmUpSeconds: durations.warmUpSeconds, log }),
   };
   const run = async <K extends Measurement>(name: K) => {

@@ -78,6 +78,10 @@ export const environmentSchema = z.object({
 
   REALTIME_WORKFLOW_ID: z.string().min(1).default('restaurant_realtime_stream'),
   POLLING_WORKFLOW_ID: z.string().min(1).default('restaurant_stream_ingest_polling'),
+  /** Several feeds, one workflow each (see config/streams.ts); default `streams.yaml` when it exists. */
+  STREAMS_FILE: optionalText.transform((value) => (value === undefined ? undefined : path.resolve(projectRoot, value))),
+  /** Ingestion sessions one worker runs at once, each holding a warehouse connection. */
+  WORKER_MAX_SESSIONS: positiveInt.default(8),
   /** What `up` starts: the realtime stream, the polling fallback, or nothing. */
   INGEST_MODE: z.enum(['realtime', 'polling', 'none']).default('realtime'),
   POLL_INTERVAL_SECONDS: positiveInt.default(DEFAULT_TUNING.pollIntervalSeconds),

@@ -14,6 +14,25 @@ export const WORKFLOW_TYPES = {
   polling: 'restaurantStreamIngestPolling',
 } as const satisfies Record<IngestMode, string>;
 
+/**
+ * Stream identity. A stream is one event source with its own offsets; its name keys its checkpoint
+ * row. The single feed a user gets without a streams file is `restaurant_realtime_stream` (the old
+ * DAG id), read by the workflow of that id in realtime mode or `restaurant_stream_ingest_polling` in
+ * polling mode, both from the same checkpoint. Every other stream has one workflow id whatever its
+ * mode, `restaurant_stream:<name>`. A workflow claims its stream's checkpoint row before reading, so
+ * two workflows never consume one stream at once.
+ */
+export const DEFAULT_STREAM = 'restaurant_realtime_stream';
+export const LEGACY_POLLING_WORKFLOW_ID = 'restaurant_stream_ingest_polling';
+export const STREAM_WORKFLOW_ID_PREFIX = 'restaurant_stream:';
+/** Keyword search attribute naming a workflow's stream: `temporal workflow list --query "RestaurantStream='brand_a'"`. */
+export const STREAM_SEARCH_ATTRIBUTE = 'RestaurantStream';
+export const streamNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, "_", "." or "-", starting with a letter or digit, at most 63 characters');
+/** Names an environment variable holding a secret; the secret itself never enters workflow history. */
+export const envVarNameSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'the NAME of an environment variable, e.g. BRAND_A_API_TOKEN');
+
 /** Batch and session limits. The one set of defaults: the environment's INGEST_* settings default to these. */
 export const DEFAULT_TUNING = {
   /** Most events written in one transaction. */
@@ -94,8 +113,8 @@ export type PauseState = z.infer<typeof pauseStateSchema>;
  * when the workflow starts: a wrong input fails the workflow at once, naming the field.
  */
 export const streamIngestionInputSchema = z.strictObject({
-  /** Stream name: the key of the checkpoint row; defaults to the workflow id. */
-  stream: z.string().min(1).optional(),
+  /** Stream name: the key of the checkpoint row; defaults to the workflow id (`restaurant_realtime_stream` for the polling workflow of that feed). */
+  stream: z.string().min(1).max(200).optional(),
   sourceUrl: z.url({ protocol: /^https?$/, error: 'an http(s) URL of the event source, e.g. http://127.0.0.1:8000' }),
   /** Carried over continue-as-new; a new workflow starts from the warehouse checkpoint instead. */
   position: streamPositionSchema.optional(),
@@ -182,4 +201,18 @@ export interface CheckpointRewind {
   stream: string;
   offset: number;
   epoch: number;
+}
+
+/** A workflow asking to be its stream's only consumer. */
+export interface StreamClaimRequest {
+  stream: string;
+  workflowId: string;
+  mode: IngestMode;
+}
+
+export interface StreamClaimResult {
+  /** null when the claim is ours; else the running workflow that holds the stream. */
+  heldBy: string | null;
+  /** Whether the namespace knows the RestaurantStream search attribute (it may be set then). */
+  searchAttribute: boolean;
 }

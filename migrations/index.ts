@@ -10,6 +10,7 @@ import * as stagingAnyChildType from './0008_staging_any_child_type.js';
 import * as maintenance from './0009_maintenance.js';
 import * as rollups from './0010_rollups.js';
 import * as streamOwnership from './0011_stream_ownership.js';
+import * as streamConsumers from './0012_stream_consumers.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -24,6 +25,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0009_maintenance': maintenance,
   '0010_rollups': rollups,
   '0011_stream_ownership': streamOwnership,
+  '0012_stream_consumers': streamConsumers,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { STREAM_SEARCH_ATTRIBUTE } from '../contracts/ingestion.js';
 import { spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { goInstall, isExecutable, onPath } from './go-tools.js';
 import { devServerPidFile, stopLeftover } from './orphans.js';
@@ -78,6 +79,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     '--log-level',
     'error',
     ...(dbFile ? ['--db-filename', dbFile] : []),
+    // Lets `temporal workflow list --query "RestaurantStream='brand_a'"` and the Web UI find a stream's workflow.
+    '--search-attribute',
+    `${STREAM_SEARCH_ATTRIBUTE}=Keyword`,
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
   ];
   const pidFile = dbFile ? devServerPidFile(dbFile) : undefined;

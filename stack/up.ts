@@ -1,15 +1,18 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot, type StackConfig } from '../config/env.js';
-import { ensureIngestionRunning } from '../clients/ingestion-control.js';
 import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
+import { defaultStreamName, loadStreamsFile, streamsFilePath, tuningFrom, type StreamSpec } from '../config/streams.js';
 import { temporalTarget } from '../config/temporal.js';
+import { readCheckpoint } from '../activities/warehouse/checkpoints.js';
+import { createWarehouseDb } from '../warehouse/connect.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { COMPONENT_NODE_FLAGS } from './node-flags.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
 import { resolveTemporalCli, startTemporalDevServer } from './temporal-server.js';
 import { waitUntil } from './wait.js';
+import { reconcileStreams } from './streams-reconcile.js';
 import { startWarehouse } from './warehouse.js';
 
 const CLI = path.join(projectRoot, 'bin', 'restaurant-stack.js');
@@ -81,6 +84,10 @@ export async function runStack(config: StackConfig): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
+  // A bad streams file stops `up` before anything starts.
+  const streamsFile = streamsFilePath(config);
+  const fileStreams = streamsFile ? loadStreamsFile(streamsFile, config) : undefined;
+
   try {
     stackSink('starting PostgreSQL and migrating the warehouse …');
     const warehouse = await startWarehouse(config, { postgres: prefixedSink('postgres', 34), migrate: prefixedSink('migrate', 35) });
@@ -132,9 +139,15 @@ export async function runStack(config: StackConfig): Promise<void> {
 
     const client = await connectTemporalClient(temporalTarget(config, temporalAddress));
     try {
-      if (config.INGEST_MODE !== 'none') {
-        const started = await ensureIngestionRunning(client, config, { mode: config.INGEST_MODE, sourceUrl: apiUrl });
-        stackSink(started.created ? `started ingestion workflow ${started.workflowId}` : `ingestion workflow ${started.workflowId} is already running`);
+      const streams: StreamSpec[] =
+        fileStreams ??
+        (config.INGEST_MODE === 'none' ? [] : [{ name: defaultStreamName(config), sourceUrl: apiUrl, mode: config.INGEST_MODE, tuning: tuningFrom(config) }]);
+      if (streamsFile) stackSink(`streams from ${streamsFile}: ${streams.map((stream) => stream.name).join(', ')}`);
+      const db = createWarehouseDb(warehouse.adminUrl, { maxConnections: 1 });
+      try {
+        await reconcileStreams(client, config, streams, stackSink, (stream) => readCheckpoint(db, stream));
+      } finally {
+        await db.destroy();
       }
       const schedule = await ensureMaintenanceSchedule(client, config);
       stackSink(`${schedule.created ? 'created' : 'updated'} maintenance schedule ${schedule.scheduleId} (every ${config.MAINTENANCE_INTERVAL_MINUTES} min)`);

@@ -87,6 +87,10 @@ export interface StreamCheckpointsTable {
   owner_token: string | null;
   owner_generation: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
   owner_since: Timestamp | null;
+  /** The workflow reading this stream, and in which mode (see migrations/0012_stream_consumers.ts). */
+  consumer_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;
+  consumer_mode: ColumnType<'realtime' | 'polling' | null, 'realtime' | 'polling' | null | undefined, 'realtime' | 'polling' | null>;
+  consumer_claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 /** A source restart noticed by the consumer (offsets went backwards): the new epoch and where the old one ended. */

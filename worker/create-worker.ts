@@ -19,6 +19,11 @@ export interface IngestionWorkerOptions {
   shutdownGraceSeconds: number;
   /** What one read from the source may cost (INGEST_MAX_EVENT_BYTES, INGEST_MAX_PAGE_BYTES). */
   sourceLimits?: SourceLimits;
+  /**
+   * Activities run at once, each holding at most one warehouse connection: the pool's size. It bounds
+   * a worker's share of the streams, so the other workers on the task queue take the rest.
+   */
+  maxConcurrentActivities?: number;
 }
 
 export interface IngestionWorker {
@@ -38,6 +43,7 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     workflowBundle: await loadWorkflowBundle(options.dataDir, (line) => logger.info(line)),
     activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}`, stopping: stopping.signal, sourceLimits: options.sourceLimits }),
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
     // Cancellation reaches an activity with its next heartbeat: keep that under a second so a pause is prompt.
     maxHeartbeatThrottleInterval: '250 milliseconds',
   });

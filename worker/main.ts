@@ -21,7 +21,9 @@ export async function runWorker(config: StackConfig): Promise<void> {
   installTemporalRuntime(logger, config.LOG_LEVEL, sdkMetricsAddress);
   const http = sdkMetricsAddress ? await startWorkerHttp({ host: config.METRICS_HOST, port: config.METRICS_PORT, sdkMetricsAddress, logger }) : undefined;
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
-  const db = createWarehousePool(config.DATABASE_URL);
+  // Every session holds a connection; two more serve the short activities (checkpoints, claims, maintenance).
+  const maxConcurrentActivities = config.WORKER_MAX_SESSIONS + 2;
+  const db = createWarehousePool(config.DATABASE_URL, maxConcurrentActivities);
   const temporal = temporalTarget(config);
   const connection = await connectWorkerToTemporal(temporal);
   try {
@@ -35,6 +37,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       dataDir: config.DATA_DIR,
       shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
       sourceLimits: { maxEventBytes: config.INGEST_MAX_EVENT_BYTES, maxPageBytes: config.INGEST_MAX_PAGE_BYTES },
+      maxConcurrentActivities,
     });
     http?.setReadinessProbes({
       temporal: async () => Number((await connection.healthService.check({})).status) === GRPC_SERVING,
@@ -45,7 +48,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
       stop();
     });
-    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
+    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
     await worker.run();
     logger.info('worker stopped');
   } finally {

@@ -10,12 +10,16 @@ const workflowsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..
 
 /** Where `npm run build` puts the bundle of the compiled workflows: dist/workflow-bundle.js. */
 export const PREBUILT_BUNDLE = path.join(projectRoot, 'dist', 'workflow-bundle.js');
+/** The workflows and the modules they bundle: the contracts' schemas and the issue formatter in events/. */
+const BUNDLED_DIRS = [workflowsDir, path.join(workflowsDir, '..', 'contracts'), path.join(workflowsDir, '..', 'events')];
 
 function sourceFingerprint(): string {
   const hash = createHash('sha256');
   const require = createRequire(import.meta.url);
   hash.update(readFileSync(require.resolve('@temporalio/workflow/package.json')));
-  for (const file of readdirSync(workflowsDir).sort()) hash.update(file).update(readFileSync(path.join(workflowsDir, file)));
+  for (const dir of BUNDLED_DIRS) {
+    for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 

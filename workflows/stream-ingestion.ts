@@ -17,12 +17,18 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { createIngestionActivities } from '../activities/ingestion/activities.js';
 import {
+  DEFAULT_STREAM,
   DEFAULT_TUNING,
+  LEGACY_POLLING_WORKFLOW_ID,
+  STREAM_SEARCH_ATTRIBUTE,
   emptyTotals,
+  streamIngestionInputSchema,
   type IngestMode,
   type IngestionError,
   type IngestionStatus,
@@ -34,6 +40,7 @@ import {
   type StreamIngestionInput,
   type StreamPosition,
 } from '../contracts/ingestion.js';
+import { describeIssues } from '../events/issues.js';
 import { MESSAGE_DESCRIPTIONS, pauseSignal, resumeSignal, rewindUpdate, statusQuery } from './messages.js';
 
 type IngestionActivities = ReturnType<typeof createIngestionActivities>;
@@ -71,6 +78,23 @@ const CREDENTIAL_FAILURES = new Set(['SourceCredentialsRefused', 'SourceCredenti
 
 const nowIso = () => new Date(Date.now()).toISOString();
 
+/** Workflows started before streams were claimed (and inputs validated) replay as they ran. */
+const STREAM_CLAIM_PATCH = 'stream-claim';
+const streamKey = defineSearchAttributeKey(STREAM_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+
+/** A wrong input (a Web UI start, say) fails the workflow at once, naming the field, instead of retrying an activity. */
+function checkInput(input: unknown): void {
+  const parsed = streamIngestionInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid workflow input: ${describeIssues(parsed.error, input, { root: 'input' })}`, 'InvalidWorkflowInput');
+  }
+}
+
+/** Without a stream in its input, the single feed's polling workflow reads the realtime one's stream. */
+function defaultStreamOf(workflowId: string): string {
+  return workflowId === LEGACY_POLLING_WORKFLOW_ID ? DEFAULT_STREAM : workflowId;
+}
+
 export class StreamIngestion {
   readonly stream: string;
   readonly sourceUrl: string;
@@ -89,13 +113,16 @@ export class StreamIngestion {
   private checkpointBusy = false;
   private session: CancellationScope | undefined;
   private readonly activities: IngestionActivities;
+  private readonly claimsStream: boolean;
 
   constructor(
     readonly mode: IngestMode,
     private readonly input: StreamIngestionInput,
   ) {
     const info = workflowInfo();
-    this.stream = input.stream ?? info.workflowId;
+    this.claimsStream = patched(STREAM_CLAIM_PATCH);
+    if (this.claimsStream) checkInput(input);
+    this.stream = input.stream ?? (this.claimsStream ? defaultStreamOf(info.workflowId) : info.workflowId);
     this.sourceUrl = input.sourceUrl;
     this.tuning = { ...DEFAULT_TUNING, ...input.tuning };
     this.position = input.position ?? { offset: 0, epoch: 1, lastEventId: null };
@@ -182,6 +209,7 @@ export class StreamIngestion {
 
   /** Where a new workflow begins: an explicit start offset, else the committed checkpoint, else 0. */
   async initialise(): Promise<void> {
+    if (this.claimsStream) await this.claimStream();
     if (this.input.position) return;
     const startFrom = this.input.startFrom;
     if (startFrom !== undefined) {
@@ -192,6 +220,19 @@ export class StreamIngestion {
     } else {
       await this.resyncPosition();
     }
+  }
+
+  /** Becomes the stream's only reader, or fails at once naming the workflow that reads it. */
+  private async claimStream(): Promise<void> {
+    const { workflowId } = workflowInfo();
+    const claim = await checkpoints.claimStream({ stream: this.stream, workflowId, mode: this.mode });
+    if (claim.heldBy) {
+      throw ApplicationFailure.nonRetryable(
+        `stream ${this.stream} is already read by the running workflow ${claim.heldBy}; two workflows never consume one stream: switch with \`restaurant-stack ingest restart --stream ${this.stream} --mode ${this.mode}\`, or stop ${claim.heldBy} first`,
+        'StreamAlreadyConsumed',
+      );
+    }
+    if (claim.searchAttribute) upsertSearchAttributes([{ key: streamKey, value: this.stream }]);
   }
 
   /** Waits while paused or rewinding; then continues as new if Temporal suggests it. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Logger } from '../../telemetry/logger.js';
-import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionReport, type SessionRequest, type SourceLimits, type StreamPosition } from '../../contracts/ingestion.js';
+import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionReport, type SessionRequest, type SourceLimits, type StreamClaimRequest, type StreamClaimResult, type StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
@@ -13,6 +13,7 @@ import { FeedKeeper } from './feed-keeper.js';
 import { Liveness } from './liveness.js';
 import { IngestionMetrics } from './metrics.js';
 import { IngestionSession, type SessionProgress } from './session.js';
+import { claimStreamActivity } from './stream-claim.js';
 
 export interface IngestionDependencies {
   db: pg.Pool;
@@ -117,6 +118,9 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     },
     async rewindCheckpoint(rewind: CheckpointRewind): Promise<StreamPosition> {
       return rewindCheckpoint(warehouse, rewind);
+    },
+    async claimStream(request: StreamClaimRequest): Promise<StreamClaimResult> {
+      return claimStreamActivity(warehouse, request);
     },
   };
 }

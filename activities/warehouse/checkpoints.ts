@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { CheckpointRewind, StreamPosition } from '../../contracts/ingestion.js';
+import type { CheckpointRewind, StreamClaimRequest, StreamPosition } from '../../contracts/ingestion.js';
 import type { WarehouseDatabase } from '../../warehouse/schema.js';
 
 /** The committed position of a stream, or null before its first batch. */
@@ -27,4 +27,33 @@ export async function rewindCheckpoint(db: Kysely<WarehouseDatabase>, { stream, 
     )
     .execute();
   return { offset, epoch, lastEventId: null };
+}
+
+/**
+ * Makes `workflowId` the one consumer of its stream, unless another workflow that is still running
+ * (asked through `isRunning`) holds it. The row is locked meanwhile, so of two workflows claiming at
+ * once the second sees the first. A stream without a row gets one at offset 0, as before its first batch.
+ */
+export async function claimStream(
+  db: Kysely<WarehouseDatabase>,
+  { stream, workflowId, mode }: StreamClaimRequest,
+  isRunning: (workflowId: string) => Promise<boolean>,
+): Promise<{ heldBy: string | null }> {
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('raw_data.stream_checkpoints').values({ stream_name: stream, event_offset: '0' }).onConflict((conflict) => conflict.column('stream_name').doNothing()).execute();
+    const row = await trx
+      .selectFrom('raw_data.stream_checkpoints')
+      .select('consumer_workflow_id')
+      .where('stream_name', '=', stream)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const holder = row.consumer_workflow_id;
+    if (holder && holder !== workflowId && (await isRunning(holder))) return { heldBy: holder };
+    await trx
+      .updateTable('raw_data.stream_checkpoints')
+      .set({ consumer_workflow_id: workflowId, consumer_mode: mode, consumer_claimed_at: new Date() })
+      .where('stream_name', '=', stream)
+      .execute();
+    return { heldBy: null };
+  });
 }

@@ -2,41 +2,82 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import type { StackConfig } from '../../config/env.js';
 import type { Client } from '@temporalio/client';
-import { readRuntimeState } from '../../stack/runtime-state.js';
-import { INGEST_MODES, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
+import { INGEST_MODES, streamNameSchema, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
 import type * as ControlModule from '../../clients/ingestion-control.js';
+import { resolveStreamSpec, type StreamFlags } from '../stream-spec.js';
 import { withTemporalClient } from '../with-temporal.js';
-import { formatStatus } from './status-format.js';
+import { formatStatus, formatStatusTable } from './status-format.js';
 
 const offset = z.coerce.number().int().min(0);
+const sourceUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL, e.g. http://127.0.0.1:8000' });
 type Control = typeof ControlModule;
+type Selector = ControlModule.StreamSelector;
 const modeOption = () => new Option('--mode <mode>', 'which workflow: realtime or polling (default: whichever is running)').choices(INGEST_MODES);
+const streamOption = () => new Option('--stream <name>', 'the stream (default: the single feed, restaurant_realtime_stream)');
+const allOption = () => new Option('--all', 'every running stream').conflicts('stream');
+
+interface SelectorFlags {
+  stream?: string;
+  all?: boolean;
+  mode?: IngestMode;
+}
 
 /** The Temporal client, with the control functions loaded only when a command runs. */
 function withClient<T>(run: (client: Client, config: StackConfig, control: Control) => Promise<T>): Promise<T> {
   return withTemporalClient(async (client, config) => run(client, config, await import('../../clients/ingestion-control.js')));
 }
 
-function sourceUrlOf(config: StackConfig, given?: string): string {
-  return given ?? config.RESTAURANT_API_URL ?? readRuntimeState(config.DATA_DIR)?.apiUrl ?? `http://127.0.0.1:${config.API_PORT}`;
+function selectorOf(flags: SelectorFlags): Selector {
+  return { stream: flags.stream === undefined ? undefined : parseOption('--stream', streamNameSchema, flags.stream), all: flags.all, mode: flags.mode };
 }
 
+function specOf(config: StackConfig, flags: StreamFlags) {
+  return resolveStreamSpec(config, { ...flags, source: flags.source === undefined ? undefined : parseOption('--source', sourceUrl, flags.source) });
+}
+
+const named = (running: ReadonlyArray<{ stream: string; workflowId: string }>) => running.map((entry) => `${entry.stream} (${entry.workflowId})`).join(', ');
+
 export function ingestCommand(): Command {
-  const ingest = new Command('ingest').description('Control the ingestion workflows (the same signals, query and update work from the `temporal` CLI and the Web UI).');
+  const ingest = new Command('ingest').description(
+    'Control the ingestion workflows, one per stream (the same signals, query and update work from the `temporal` CLI and the Web UI).',
+  );
 
   ingest
     .command('start')
-    .description('Start ingesting (idempotent: a running workflow is reused, never duplicated).')
-    .addOption(new Option('--mode <mode>', 'realtime (SSE) or polling (/events every POLL_INTERVAL_SECONDS)').choices(INGEST_MODES).default('realtime'))
+    .description('Start ingesting a stream (idempotent: a stream already read, in either mode, is left alone, never duplicated).')
+    .addOption(streamOption())
+    .option('--source <url>', 'event API base URL (default: the streams file entry, else RESTAURANT_API_URL or the running stack’s)')
+    .addOption(new Option('--mode <mode>', 'realtime (SSE) or polling (/events every POLL_INTERVAL_SECONDS) (default: the streams file entry, else realtime)').choices(INGEST_MODES))
     .option('--from <offset>', 'move the checkpoint to this offset first (default: continue from the committed checkpoint)')
-    .option('--source <url>', 'event API base URL (default: RESTAURANT_API_URL or the running stack’s)')
-    .action(async (options: { mode: IngestMode; from?: string; source?: string }) =>
+    .action(async (options: StreamFlags & { from?: string }) =>
       withClient(async (client, config, control) => {
         const fromOffset = options.from === undefined ? undefined : parseOption('--from', offset, options.from);
-        const sourceUrl = sourceUrlOf(config, options.source);
-        const { workflowId, created } = await control.ensureIngestionRunning(client, config, { mode: options.mode, sourceUrl, fromOffset });
-        console.log(created ? `started ${workflowId} (${options.mode}) from ${sourceUrl}` : `${workflowId} is already running; nothing started`);
+        const spec = specOf(config, options);
+        const outcome = await control.ensureStreamRunning(client, config, { stream: spec.name, mode: spec.mode, sourceUrl: spec.sourceUrl, tuning: spec.tuning, tokenEnv: spec.tokenEnv, fromOffset });
+        if (outcome.created) console.log(`started ${outcome.workflowId}: stream ${spec.name} (${spec.mode}) from ${spec.sourceUrl}`);
+        else if (outcome.running.mode !== spec.mode)
+          console.log(`stream ${spec.name} is read by ${outcome.workflowId} in ${outcome.running.mode} mode; nothing started. Switch with \`restaurant-stack ingest restart --stream ${spec.name} --mode ${spec.mode}\``);
+        else console.log(`${outcome.workflowId} is already running; nothing started`);
+      }),
+    );
+
+  ingest
+    .command('restart')
+    .description('Stop a stream’s workflow and start it again with another source, mode or the current tuning; the stream keeps its checkpoint.')
+    .addOption(streamOption())
+    .option('--source <url>', 'the source to read from now (default: the streams file entry, else RESTAURANT_API_URL or the running stack’s)')
+    .addOption(new Option('--mode <mode>', 'realtime or polling (default: the streams file entry, else realtime)').choices(INGEST_MODES))
+    .action(async (options: StreamFlags) =>
+      withClient(async (client, config, control) => {
+        const spec = specOf(config, options);
+        const { stopped, workflowId } = await control.restartStream(client, config, { stream: spec.name, mode: spec.mode, sourceUrl: spec.sourceUrl, tuning: spec.tuning, tokenEnv: spec.tokenEnv });
+        console.log(`stopped ${stopped.workflowId} (${stopped.mode}, ${stopped.sourceUrl}) at offset ${stopped.position.offset} (epoch ${stopped.position.epoch})`);
+        const sameSource = stopped.sourceUrl === spec.sourceUrl;
+        console.log(
+          `started ${workflowId}: stream ${spec.name} (${spec.mode}) from ${spec.sourceUrl}, continuing from offset ${stopped.position.offset}` +
+            (sameSource ? '' : ' if the new source holds the same event there; otherwise in a new source epoch from its first event (see `ingest status`)'),
+        );
       }),
     );
 
@@ -44,45 +85,53 @@ export function ingestCommand(): Command {
     .command('pause')
     .description('Pause within a second; the in-flight batch is not half-written.')
     .option('--reason <text>', 'shown in status and the Web UI', 'paused from the CLI')
+    .addOption(streamOption())
+    .addOption(allOption())
     .addOption(modeOption())
-    .action(async (options: { reason: string; mode?: IngestMode }) =>
-      withClient(async (client, config, control) => console.log(`paused ${await control.pauseIngestion(client, config, options.reason, options.mode)}`)),
+    .action(async (options: SelectorFlags & { reason: string }) =>
+      withClient(async (client, config, control) => console.log(`paused ${named(await control.pauseIngestion(client, config, options.reason, selectorOf(options)))}`)),
     );
 
   ingest
     .command('resume')
     .description('Resume from the committed offset.')
     .option('--reason <text>', 'why', 'resumed from the CLI')
+    .addOption(streamOption())
+    .addOption(allOption())
     .addOption(modeOption())
-    .action(async (options: { reason: string; mode?: IngestMode }) =>
-      withClient(async (client, config, control) => console.log(`resumed ${await control.resumeIngestion(client, config, options.reason, options.mode)}`)),
+    .action(async (options: SelectorFlags & { reason: string }) =>
+      withClient(async (client, config, control) => console.log(`resumed ${named(await control.resumeIngestion(client, config, options.reason, selectorOf(options)))}`)),
     );
 
   ingest
     .command('status')
-    .description('Offset, paused, events/s, totals, rejected, lag, last batch, last error.')
+    .description('Every running stream in one table (state, offset, lag, events/s, last error); one stream (or --stream) in detail.')
     .option('--json', 'machine-readable: an array with one status per running workflow')
+    .addOption(streamOption())
     .addOption(modeOption())
-    .action(async (options: { json?: boolean; mode?: IngestMode }) =>
+    .action(async (options: SelectorFlags & { json?: boolean }) =>
       withClient(async (client, config, control) => {
-        const statuses: IngestionStatus[] = await control.ingestionStatuses(client, config, options.mode);
+        const selector = options.stream === undefined ? { all: true, mode: options.mode } : selectorOf(options);
+        const statuses: IngestionStatus[] = await control.ingestionStatuses(client, config, selector);
         if (options.json) console.log(JSON.stringify(statuses, null, 2));
-        else if (statuses.length === 0) console.log('ingestion: not started (start it with `restaurant-stack ingest start`)');
-        else console.log(statuses.map(formatStatus).join('\n\n'));
+        else if (statuses.length === 0) console.log(`ingestion: ${options.stream ? `stream ${options.stream} ` : ''}not started (start it with \`restaurant-stack ingest start\`)`);
+        else if (options.stream || statuses.length === 1) console.log(statuses.map(formatStatus).join('\n\n'));
+        else console.log(formatStatusTable(statuses));
       }),
     );
 
   ingest
     .command('rewind')
-    .description('Move the checkpoint back (or forward) and re-ingest from there; idempotent writes make it safe.')
+    .description('Move one stream’s checkpoint back (or forward) and re-ingest from there; idempotent writes make it safe.')
     .requiredOption('--to <offset>', 'the offset to continue after')
     .option('--epoch <n>', 'source epoch (default: the current one)')
+    .addOption(streamOption())
     .addOption(modeOption())
-    .action(async (options: { to: string; epoch?: string; mode?: IngestMode }) =>
+    .action(async (options: SelectorFlags & { to: string; epoch?: string }) =>
       withClient(async (client, config, control) => {
         const to = parseOption('--to', offset, options.to);
         const epoch = options.epoch === undefined ? undefined : parseOption('--epoch', z.coerce.number().int().min(1), options.epoch);
-        const { previous, position } = await control.rewindIngestion(client, config, to, epoch, options.mode);
+        const { previous, position } = await control.rewindIngestion(client, config, to, epoch, selectorOf(options));
         console.log(`rewound from offset ${previous.offset} (epoch ${previous.epoch}) to ${position.offset} (epoch ${position.epoch})`);
       }),
     );
@@ -90,16 +139,23 @@ export function ingestCommand(): Command {
   ingest
     .command('poll-now')
     .description('Polling mode: poll the source now instead of at the next interval.')
-    .action(async () => withClient(async (client, config, control) => console.log(`asked ${await control.pollNow(client, config)} to poll now`)));
+    .addOption(streamOption())
+    .addOption(allOption())
+    .action(async (options: SelectorFlags) =>
+      withClient(async (client, config, control) => console.log(`asked ${named(await control.pollNow(client, config, selectorOf(options)))} to poll now`)),
+    );
 
   ingest
     .command('stop')
-    .description('Stop the workflow cleanly (cancels the in-flight session); `start` later continues from the checkpoint.')
+    .description('Stop workflows cleanly (cancels the in-flight session); `start` later continues from the checkpoint.')
+    .addOption(streamOption())
+    .addOption(allOption())
     .addOption(modeOption())
-    .action(async (options: { mode?: IngestMode }) =>
+    .action(async (options: SelectorFlags) =>
       withClient(async (client, config, control) => {
-        const final = await control.stopIngestion(client, config, options.mode);
-        console.log(`stopped ${final.workflowId} at offset ${final.position.offset} (epoch ${final.position.epoch}); ${final.totals.events} events ingested by it`);
+        for (const final of await control.stopIngestion(client, config, selectorOf(options))) {
+          console.log(`stopped ${final.workflowId} at offset ${final.position.offset} (epoch ${final.position.epoch}) of stream ${final.stream}; ${final.totals.events} events ingested by it`);
+        }
       }),
     );
 

@@ -22,3 +22,20 @@ export function formatStatus(status: IngestionStatus): string {
   ];
   return rows.map(([label, value]) => `${label.padEnd(11)} ${value}`).join('\n');
 }
+
+/** `ingest status` for every stream: one line each. */
+export function formatStatusTable(statuses: readonly IngestionStatus[]): string {
+  const header = ['stream', 'mode', 'state', 'offset', 'lag events', 'lag s', 'events/s', 'last error'];
+  const rows = statuses.map((status) => [
+    status.stream,
+    status.mode,
+    status.paused ? `paused (${status.paused.reason})` : status.state,
+    `${status.position.offset}${status.position.epoch > 1 ? ` (epoch ${status.position.epoch})` : ''}`,
+    orDash(status.lag.events),
+    orDash(status.lag.seconds === null ? null : Math.round(status.lag.seconds * 10) / 10),
+    String(status.eventsPerSecond),
+    status.lastError ? `${status.lastError.at}: ${status.lastError.message}` : '–',
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+}

@@ -14,6 +14,7 @@ const LATEST_KEYS = [
   'naive_baseline_eps',
   'recovery',
   'scaling',
+  'streams',
   'worker_rss_mb_peak',
 ];
 
@@ -41,7 +42,7 @@ describe('bench', () => {
     for (const key of ['ingest_throughput_eps', 'copy_floor_eps', 'ingest_vs_floor', 'naive_baseline_eps', 'worker_rss_mb_peak', 'api_rss_mb_peak']) {
       expect(latest[key], key).toBeGreaterThan(0);
     }
-    for (const key of ['latency_ms', 'recovery', 'scaling', 'dashboards']) expect(latest[key], key).toBeNull();
+    for (const key of ['latency_ms', 'recovery', 'scaling', 'streams', 'dashboards']) expect(latest[key], key).toBeNull();
 
     const meta = JSON.parse(readFileSync(path.join(resultsDir, 'latest.meta.json'), 'utf8')) as { measurements: string[]; phases: Record<string, { loadBefore: number[] }> };
     expect(meta.measurements).toEqual(['throughput', 'copy-floor', 'naive']);
