@@ -56,7 +56,7 @@ async function measureOne(env: BenchEnvironment, workers: number, streams: numbe
   const workerProcesses: MeasuredProcess[] = [];
   try {
     for (let i = 0; i < streams; i++) apis.push(await env.processes.startApi({ seed: `bench-streams-${i}`, rate: 'max', maxEvents: perStream }));
-    await waitUntil('every source has produced its events', 120_000, async () => apis.every((api) => api.head >= perStream), 50);
+    await waitUntil('every source has produced its events', 120_000, () => Promise.resolve(apis.every((api) => api.head >= perStream)), 50);
     for (let i = 0; i < workers; i++) {
       const { process, ready } = await env.processes.startWorker({ databaseUrl: warehouse.workerUrl, temporalAddress: temporal.address, taskQueue });
       workerProcesses.push(process);

@@ -69,7 +69,7 @@ async function fetchWithin(source: SourceAccess, url: URL, timeoutMs: number, op
       const limit = source.maxPageBytes;
       const chunks: Uint8Array[] = [];
       let bytes = 0;
-      const reader = response.body!.getReader();
+      const reader: ReadableStreamDefaultReader<Uint8Array> = response.body!.getReader();
       const idle = () => {
         clearTimeout(timer);
         timer = setTimeout(() => controller.abort(new SourceRequestError(`${url.pathname}: no data from ${url.origin} for ${BODY_IDLE_MS} ms`)), BODY_IDLE_MS);
@@ -146,7 +146,7 @@ export async function fetchEventsPage(source: SourceAccess, since: number, limit
     // Offsets are gap-free within a page, so an element that cannot say its own (a malformed event served
     // as a raw string) takes the position after its predecessor.
     let next = since + 1;
-    const events = body.events.map((value) => {
+    const events = (body.events as unknown[]).map((value) => {
       const offset = offsetOf(value) ?? next;
       next = offset + 1;
       return { offset, value };

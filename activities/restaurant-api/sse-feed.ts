@@ -90,10 +90,14 @@ export class SseFeed {
    * Resolves with up to `max` messages: as soon as `max` are queued, or `waitMs` after the first one
    * arrived; with none after `idleMs` without any, or when `signal` aborts.
    */
+  private rethrowFailure(): void {
+    if (this.failure) throw this.failure;
+  }
+
   async take(max: number, waitMs: number, signal: AbortSignal, idleMs = Infinity): Promise<StreamMessage[]> {
-    if (this.failure) throw this.failure;
+    this.rethrowFailure();
     if (this.queued === 0) await this.waitFor(() => this.queued > 0, idleMs, signal);
-    if (this.failure) throw this.failure;
+    this.rethrowFailure();
     if (this.queued === 0) return [];
     if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
     const taken = this.queue.slice(this.head, this.head + max);

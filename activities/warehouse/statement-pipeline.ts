@@ -153,7 +153,8 @@ export class StatementPipeline implements SqlClient {
     return new Promise((resolve) => {
       // The statements settle their own promises; this only learns when the round trip is over.
       const last = statements.at(-1)!;
-      const { resolve: answer, reject: fail } = last;
+      const answer = last.resolve.bind(last);
+      const fail = last.reject.bind(last);
       last.resolve = (result) => {
         answer(result);
         resolve();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../config/env.js';
 import { decodeText } from '../../activities/ingestion/decode.js';
@@ -17,7 +18,7 @@ import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
 
 /** events_total of the stream's checkpoint row, and its rows in events_raw: always equal. */
-async function totals(pool: import('pg').Pool, stream: string): Promise<{ eventsTotal: number; rows: number }> {
+async function totals(pool: pg.Pool, stream: string): Promise<{ eventsTotal: number; rows: number }> {
   const { rows } = await pool.query<{ events_total: string; rows: string }>(
     `SELECT (SELECT events_total FROM raw_data.stream_checkpoints WHERE stream_name = $1) AS events_total,
             (SELECT count(*) FROM raw_data.events_raw WHERE stream_name = $1) AS rows`,

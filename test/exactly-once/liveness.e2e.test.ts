@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
@@ -23,7 +23,7 @@ async function stallingProxy(upstream: string, stallAt: number): Promise<{ url: 
   let pages = 0;
   let stalled: { at: number; since: number } | undefined;
   const held: ServerResponse[] = [];
-  const server: Server = createServer(async (request, response) => {
+  const relay = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', upstream);
     const answer = await fetch(url);
     const body = await answer.text();
@@ -35,7 +35,8 @@ async function stallingProxy(upstream: string, stallAt: number): Promise<{ url: 
       return;
     }
     response.end(body);
-  });
+  };
+  const server: Server = createServer((request, response) => void relay(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
