@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { type ChildProcess } from 'node:child_process';
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../config/env.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeText } from '../../activities/ingestion/decode.js';
 import { BatchWriter } from '../../activities/warehouse/batch-writer.js';
 import { Batch } from '../../activities/warehouse/batch.js';
@@ -12,6 +10,7 @@ import { generateEvents, startEventApi, type EventApi } from '../../generator-ap
 import { loadProcessors } from '../../processors/registry.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { rewindUpdate } from '../../workflows/messages.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { groundTruth } from '../support/ground-truth.js';
 import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
@@ -123,10 +122,7 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
 
   /** `restaurant-stack worker` as its own process, on the given task queue. */
   function spawnWorker(taskQueue: string): ChildProcess {
-    return spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
-      env: { ...process.env, DATABASE_URL: warehouse.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: loadConfig().DATA_DIR, LOG_LEVEL: 'warn', METRICS_PORT: '0' },
-      stdio: 'ignore',
-    });
+    return spawnWorkerProcess({ databaseUrl: warehouse.url, taskQueue });
   }
 
   it('a zombie session (its worker frozen past the heartbeat timeout, then thawed) moves nothing back, loses nothing, doubles nothing', async () => {

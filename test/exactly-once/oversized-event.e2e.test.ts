@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../config/env.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES, type IngestMode } from '../../contracts/ingestion.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { FAST_TUNING, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
@@ -41,18 +40,11 @@ describe('one oversized event: rejected with its size, the stream moves past it,
   });
 
   function spawnWorker(taskQueue: string): ChildProcess {
-    return spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: warehouse.url,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        DATA_DIR: loadConfig().DATA_DIR,
-        LOG_LEVEL: 'warn',
-        METRICS_PORT: '0',
-        INGEST_MAX_PAGE_BYTES: String(4 * 1024 * 1024),
-      },
-      stdio: 'ignore',
+    return spawnWorkerProcess({
+      databaseUrl: warehouse.url,
+      taskQueue,
+      nodeFlags: [`--max-old-space-size=${HEAP_MB}`],
+      env: { INGEST_MAX_PAGE_BYTES: String(4 * 1024 * 1024) },
     });
   }
 

@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../config/env.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { startEmbeddedPostgres } from '../../stack/embedded-postgres.js';
 import { findFreePort } from '../../stack/ports.js';
 import { startTemporalDevServer } from '../../stack/temporal-server.js';
 import { migrateWarehouse } from '../../warehouse/migrate.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { groundTruth } from '../support/ground-truth.js';
 import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint, waitUntilSourceAhead } from '../support/ingestion.js';
 import { startTestWorker } from '../support/temporal.js';
@@ -92,10 +91,7 @@ describe('infrastructure faults', () => {
     // Enough data, fast enough, to fill the kernel's socket buffers and then the source's bound.
     const api = await started({ port: 0, seed: 'stalled', rate: 10_000, maxEvents: 60_000, maxClientBufferBytes: 64 * 1024, paused: true });
     const taskQueue = `stalled-${Date.now()}`;
-    const worker = spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
-      env: { ...process.env, DATABASE_URL: warehouse.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: loadConfig().DATA_DIR, LOG_LEVEL: 'warn', METRICS_PORT: '0' },
-      stdio: 'ignore',
-    });
+    const worker = spawnWorkerProcess({ databaseUrl: warehouse.url, taskQueue });
     const testWorker = await startTestWorker(warehouse.pool, { label: 'stalled-client' });
     try {
       const handle = await testWorker.client.workflow.start('restaurantRealtimeStream', {

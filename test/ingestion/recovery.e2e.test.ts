@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../config/env.js';
+import { type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { pauseSignal, resumeSignal, rewindUpdate, statusQuery } from '../../workflows/messages.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { groundTruth } from '../support/ground-truth.js';
 import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
@@ -37,18 +36,7 @@ describe('recovery: killed workers, rewinds, and signal storms', () => {
 
   /** `restaurant-stack worker` as its own process, on a task queue of its own. */
   function spawnWorker(taskQueue: string): ChildProcess {
-    return spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: warehouse.url,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        DATA_DIR: loadConfig().DATA_DIR,
-        LOG_LEVEL: 'warn',
-        METRICS_PORT: '0',
-      },
-      stdio: 'ignore',
-    });
+    return spawnWorkerProcess({ databaseUrl: warehouse.url, taskQueue });
   }
 
   it('a worker killed with SIGKILL mid-stream: its replacement loses nothing and doubles nothing', async () => {

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -8,6 +8,7 @@ import { loadConfig, projectRoot, type StackConfig } from '../../config/env.js';
 import { DEFAULT_TUNING } from '../../contracts/ingestion.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { waitUntil } from '../../stack/wait.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { groundTruth } from '../support/ground-truth.js';
 import { committedOffset } from '../support/ingestion.js';
 import { expectStreamMatches } from '../support/stream-facts.js';
@@ -58,19 +59,7 @@ describe('several streams on several workers', () => {
   });
 
   function spawnWorker(): ChildProcess {
-    const worker = spawn(process.execPath, [cli, 'worker'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: warehouse.url,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        DATA_DIR: loadConfig().DATA_DIR,
-        WORKER_MAX_SESSIONS: '4',
-        LOG_LEVEL: 'warn',
-        METRICS_PORT: '0',
-      },
-      stdio: 'ignore',
-    });
+    const worker = spawnWorkerProcess({ databaseUrl: warehouse.url, taskQueue, env: { WORKER_MAX_SESSIONS: '4' } });
     workers.push(worker);
     return worker;
   }

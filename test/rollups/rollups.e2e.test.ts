@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../config/env.js';
+import { type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { defineProcessor, payloadRecords } from '../../processors/processor.js';
 import { loadProcessors } from '../../processors/registry.js';
@@ -10,6 +8,7 @@ import { rebuildRollups } from '../../warehouse/rollups.js';
 import { REPROCESS_WORKFLOW_TYPE } from '../../contracts/reprocess.js';
 import { pauseSignal, reprocessProgressQuery, resumeSignal, rewindUpdate } from '../../workflows/messages.js';
 import type { ReprocessInput, ReprocessProgress } from '../../contracts/reprocess.js';
+import { spawnWorkerProcess } from '../support/worker-process.js';
 import { committedOffset, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
@@ -90,11 +89,7 @@ describe('rollups after real ingestion under faults', () => {
     const taskQueue = `rollups-killed-${Date.now()}`;
     const workers: ChildProcess[] = [];
     const startWorker = () => {
-      const worker = spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'worker'], {
-        env: { ...process.env, DATABASE_URL: warehouse.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: taskQueue, DATA_DIR: loadConfig().DATA_DIR, LOG_LEVEL: 'warn', METRICS_PORT: '0' },
-        stdio: 'ignore',
-      });
-      workers.push(worker);
+      workers.push(spawnWorkerProcess({ databaseUrl: warehouse.url, taskQueue }));
     };
     const api = await started({ port: 0, seed: 'rollups-killed', rate: 1_000, maxEvents: 6_000, childrenFirstRate: 0.2, simulatedStart: '2026-03-02T04:59:40.000000+00:00' });
     try {
