@@ -90,6 +90,9 @@ describe('stream identity', () => {
 
   it('a named stream has one workflow id whatever its mode, and the RestaurantStream search attribute finds it', async () => {
     const api = await started({ port: 0, seed: 'named-stream', rate: 2_000, maxEvents: 500 });
+    // The workers must have the variable a stream names (this test's worker runs in this process); the
+    // source here asks for no token, so any value does.
+    process.env.BRAND_A_API_TOKEN = 'brand-a-token';
     const outcome = await ensureStreamRunning(testWorker.client, config, { stream: 'brand_a', mode: 'polling', sourceUrl: api.url, tuning, tokenEnv: 'BRAND_A_API_TOKEN' });
     expect(outcome).toMatchObject({ created: true, workflowId: 'restaurant_stream:brand_a' });
     const handle = testWorker.client.workflow.getHandle('restaurant_stream:brand_a');
@@ -107,6 +110,7 @@ describe('stream identity', () => {
       }, { timeout: 15_000 })
       .toEqual(['restaurant_stream:brand_a']);
     await stopIngestion(testWorker.client, config, { stream: 'brand_a' });
+    delete process.env.BRAND_A_API_TOKEN;
   });
 
   it('a workflow started without a stream name still reads the stream of its own id', async () => {
