@@ -5,7 +5,7 @@ import { Client, Connection, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
-import type { CheckpointRewind, SessionReport, SessionRequest, StreamPosition } from '../../contracts/ingestion.js';
+import type { CheckpointRewind, SessionReport, SessionRequest, StreamClaimResult, StreamPosition } from '../../contracts/ingestion.js';
 import { loadWorkflowBundle } from '../../worker/workflow-bundle.js';
 import { rewindUpdate, statusQuery } from '../../workflows/messages.js';
 import { BEFORE_PATCHES, workflowBundleAt } from '../support/workflow-versions.js';
@@ -23,6 +23,10 @@ function racingActivities() {
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   const sessions: SessionRequest[] = [];
   const activities = {
+    // The current code claims its stream first (the pre-patch code does not): uncontested here.
+    async claimStream(): Promise<StreamClaimResult> {
+      return { heldBy: null, searchAttribute: false };
+    },
     async readCheckpoint(): Promise<StreamPosition> {
       const snapshot = { ...committed };
       if (++reads === 1) {
