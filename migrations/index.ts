@@ -11,6 +11,7 @@ import * as maintenance from './0009_maintenance.js';
 import * as rollups from './0010_rollups.js';
 import * as streamOwnership from './0011_stream_ownership.js';
 import * as streamConsumers from './0012_stream_consumers.js';
+import * as healthPerStream from './0013_health_per_stream.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -26,6 +27,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0010_rollups': rollups,
   '0011_stream_ownership': streamOwnership,
   '0012_stream_consumers': streamConsumers,
+  '0013_health_per_stream': healthPerStream,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

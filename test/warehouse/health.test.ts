@@ -66,6 +66,7 @@ describe('health_check() and ingestion_status', () => {
     expect(stale.status).toBe('critical');
     expect(stale.checks.freshness?.status).toBe('critical');
     expect(Number(stale.checks.freshness?.age_seconds)).toBeCloseTo(3_600, -1);
+    expect(Number((stale.checks.freshness?.per_stream_age_seconds as Record<string, number>)[REALTIME])).toBeCloseTo(3_600, -1);
 
     expect((await health(sql`p_stale_critical => interval '2 hours'`)).status).toBe('warning');
     await warehouse.db.updateTable('raw_data.stream_checkpoints').set({ last_event_ts: secondsAgo(180) }).execute();
@@ -93,7 +94,7 @@ describe('health_check() and ingestion_status', () => {
     await reject(REALTIME, secondsAgo(30), 3);
     await reject(POLLING, secondsAgo(10), 3);
     const result = await health();
-    expect(result.checks.rejected_events).toMatchObject({ status: 'warning', last_hour: 3 });
+    expect(result.checks.rejected_events).toMatchObject({ status: 'warning', last_hour: 3, per_stream: { [REALTIME]: 2, [POLLING]: 1 } });
     expect(result.status).toBe('warning');
     expect((await health(sql`p_rejected_critical => 3`)).status).toBe('critical');
   });
