@@ -1,3 +1,4 @@
+import { setInterval as every } from 'node:timers/promises';
 import { type ChildProcess } from 'node:child_process';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -135,9 +136,9 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
     const seen: number[] = [];
     let watching = true;
     const watcher = (async () => {
-      while (watching) {
+      for await (const _tick of every(20)) {
+        if (!watching) break;
         seen.push(await committedOffset(warehouse.pool, taskQueue));
-        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
     try {
