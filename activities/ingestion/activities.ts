@@ -7,7 +7,7 @@ import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
-import { resetSessionSettings, takeOwnership } from '../warehouse/ownership.js';
+import { resetSessionState, takeOwnership } from '../warehouse/ownership.js';
 import { resolveSourceHeaders, type SourceAccess } from '../restaurant-api/source.js';
 import { FeedKeeper } from './feed-keeper.js';
 import { Liveness } from './liveness.js';
@@ -100,7 +100,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       await session?.drain();
       session?.dispose();
       clearInterval(heartbeat);
-      if (!failure) await resetSessionSettings(client).catch((error: Error) => (failure = error));
+      if (!failure) await resetSessionState(client).catch((error: Error) => (failure = error));
       client.off('error', onConnectionError);
       client.release(failure);
     }
