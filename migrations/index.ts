@@ -12,6 +12,7 @@ import * as rollups from './0010_rollups.js';
 import * as streamOwnership from './0011_stream_ownership.js';
 import * as streamConsumers from './0012_stream_consumers.js';
 import * as healthPerStream from './0013_health_per_stream.js';
+import * as sessionPresence from './0014_session_presence.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -28,6 +29,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0011_stream_ownership': streamOwnership,
   '0012_stream_consumers': streamConsumers,
   '0013_health_per_stream': healthPerStream,
+  '0014_session_presence': sessionPresence,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

@@ -87,6 +87,9 @@ export interface StreamCheckpointsTable {
   owner_token: string | null;
   owner_generation: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
   owner_since: Timestamp | null;
+  owner_backend_pid: number | null;
+  owner_backend_start: Timestamp | null;
+  owner_task_token: Buffer | null;
   /** The workflow reading this stream, and in which mode (see migrations/0012_stream_consumers.ts). */
   consumer_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;
   consumer_mode: ColumnType<'realtime' | 'polling' | null, 'realtime' | 'polling' | null | undefined, 'realtime' | 'polling' | null>;

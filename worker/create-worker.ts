@@ -1,10 +1,12 @@
 import os from 'node:os';
+import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import type { SourceLimits } from '../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
+import { watchAbandonedSessions } from './abandoned-sessions.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
 export interface IngestionWorkerOptions {
@@ -28,6 +30,8 @@ export interface IngestionWorkerOptions {
 
 export interface IngestionWorker {
   readonly worker: Worker;
+  /** Polls the task queue, and watches for sessions whose worker died, until the worker stops. */
+  readonly run: () => Promise<void>;
   /** Ends running sessions at their next batch boundary (they report their position) and shuts down. */
   readonly stop: () => void;
 }
@@ -47,8 +51,18 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     // Cancellation reaches an activity with its next heartbeat: keep that under a second so a pause is prompt.
     maxHeartbeatThrottleInterval: '250 milliseconds',
   });
+  const client = new Client({ connection, namespace });
   return {
     worker,
+    async run() {
+      const watching = watchAbandonedSessions({ db, client, logger, signal: stopping.signal });
+      try {
+        await worker.run();
+      } finally {
+        stopping.abort();
+        await watching;
+      }
+    },
     stop() {
       stopping.abort();
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -27,7 +27,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
   const temporal = temporalTarget(config);
   const connection = await connectWorkerToTemporal(temporal);
   try {
-    const { worker, stop } = await createIngestionWorker({
+    const { worker, run, stop } = await createIngestionWorker({
       connection,
       namespace: temporal.namespace,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -49,7 +49,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       stop();
     });
     logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
-    await worker.run();
+    await run();
     logger.info('worker stopped');
   } finally {
     await http?.close();

@@ -70,7 +70,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
         if (liveness.progressed()) context.heartbeat({ ...beat, bytesRead: liveness.bytesRead });
       }, deps.heartbeatIntervalMs ?? 200);
       const token = `${deps.workerIdentity} ${context.info.activityId}#${context.info.attempt} ${randomUUID()}`;
-      const ownership = await liveness.whileRunning(() => takeOwnership(client, request.stream, token, request.position));
+      const ownership = await liveness.whileRunning(() => takeOwnership(client, request.stream, token, request.position, context.info.taskToken));
       beat = { ...beat, ownerGeneration: ownership.generation };
       session = new IngestionSession(request, resumeFrom?.counts ? { position: ownership.position, counts: resumeFrom.counts } : undefined, {
         writer: new BatchWriter(client, deps.processors, deps.workerIdentity, ownership.token),

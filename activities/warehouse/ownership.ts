@@ -13,6 +13,9 @@ export const SESSION_IDLE_IN_TRANSACTION_MS = 5_000;
 /** The failure type of a commit refused because another session owns the stream now. */
 export const OWNERSHIP_LOST = 'StreamOwnershipLost';
 
+/** The failure type of a session attempt failed by another worker because its own worker is gone. */
+export const SESSION_OWNER_GONE = 'SessionOwnerGone';
+
 export interface StreamOwnership {
   token: string;
   generation: number;
@@ -25,19 +28,24 @@ export interface StreamOwnership {
  * From then on a previous owner's commit matches no row and fails (see BatchWriter.saveCheckpoint).
  * The committed position comes back with it: it is the truth, ahead of anything a heartbeat or the
  * workflow remembers when a replaced session committed after its last heartbeat. A stream with no
- * checkpoint row yet gets one at `initial`.
+ * checkpoint row yet gets one at `initial`. The row also records the session's backend and, when it
+ * runs as an activity, its task token: what `failAbandonedSessions` needs.
  */
-export async function takeOwnership(client: pg.ClientBase, stream: string, token: string, initial: StreamPosition): Promise<StreamOwnership> {
+export async function takeOwnership(client: pg.ClientBase, stream: string, token: string, initial: StreamPosition, taskToken?: Uint8Array): Promise<StreamOwnership> {
   // Deadlines for every statement of the session, in the same round trip.
   await client.query(
     `SET statement_timeout = ${SESSION_STATEMENT_TIMEOUT_MS}; SET idle_in_transaction_session_timeout = ${SESSION_IDLE_IN_TRANSACTION_MS}`,
   );
   const { rows } = await client.query<{ event_offset: string; source_epoch: string; last_event_id: string | null; owner_generation: string }>(
-    `INSERT INTO raw_data.stream_checkpoints AS c (stream_name, event_offset, source_epoch, last_event_id, owner_token, owner_generation, owner_since)
-     VALUES ($1, $2, $3, $4, $5, 1, now())
-     ON CONFLICT (stream_name) DO UPDATE SET owner_token = EXCLUDED.owner_token, owner_generation = c.owner_generation + 1, owner_since = now()
+    `INSERT INTO raw_data.stream_checkpoints AS c
+       (stream_name, event_offset, source_epoch, last_event_id, owner_token, owner_generation, owner_since, owner_backend_pid, owner_backend_start, owner_task_token)
+     SELECT $1, $2, $3, $4, $5, 1, now(), a.pid, a.backend_start, $6
+     FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
+     ON CONFLICT (stream_name) DO UPDATE SET
+       owner_token = EXCLUDED.owner_token, owner_generation = c.owner_generation + 1, owner_since = now(),
+       owner_backend_pid = EXCLUDED.owner_backend_pid, owner_backend_start = EXCLUDED.owner_backend_start, owner_task_token = EXCLUDED.owner_task_token
      RETURNING event_offset, source_epoch, last_event_id, owner_generation`,
-    [stream, initial.offset, String(initial.epoch), initial.lastEventId, token],
+    [stream, initial.offset, String(initial.epoch), initial.lastEventId, token, taskToken ? Buffer.from(taskToken) : null],
   );
   const row = rows[0]!;
   return {
@@ -65,4 +73,34 @@ export function ownershipLost(stream: string): ApplicationFailure {
     nonRetryable: true,
     message: `stream ${stream}: another session took over (or a rewind moved the checkpoint); this session stops without committing`,
   });
+}
+
+/** A session whose worker is gone: its stream, and the task token of the attempt to fail. */
+export interface AbandonedSession {
+  stream: string;
+  taskToken: Uint8Array;
+}
+
+/**
+ * Owning sessions whose backend has ended: their connection closed, so their worker died (or lost the
+ * warehouse, and cannot commit anyway). Each is handed out once: its task token is cleared as it is
+ * returned. A backend this role may not see (another role's session shows no start time) counts as
+ * alive; the heartbeat timeout still catches its session.
+ */
+export async function claimAbandonedSessions(db: pg.Pool | pg.ClientBase): Promise<AbandonedSession[]> {
+  const { rows } = await db.query<{ stream_name: string; owner_task_token: Buffer }>(
+    `WITH abandoned AS (
+       SELECT c.stream_name, c.owner_task_token FROM raw_data.stream_checkpoints c
+       WHERE c.owner_task_token IS NOT NULL AND c.owner_token IS NOT NULL
+         AND NOT EXISTS (
+           SELECT 1 FROM pg_stat_activity a
+           WHERE a.pid = c.owner_backend_pid AND (a.backend_start IS NULL OR a.backend_start = c.owner_backend_start)
+         )
+       FOR UPDATE OF c SKIP LOCKED
+     )
+     UPDATE raw_data.stream_checkpoints c SET owner_task_token = NULL
+     FROM abandoned WHERE c.stream_name = abandoned.stream_name
+     RETURNING abandoned.stream_name, abandoned.owner_task_token`,
+  );
+  return rows.map((row) => ({ stream: row.stream_name, taskToken: new Uint8Array(row.owner_task_token) }));
 }

@@ -26,7 +26,7 @@ export async function startTestWorker(db: pg.Pool, options: { processors?: Proce
   const address = options.address ?? inject('temporalAddress');
   const taskQueue = options.taskQueue ?? `${options.label ?? 'test'}-${randomBytes(4).toString('hex')}`;
   const connection = await NativeConnection.connect({ address });
-  const { worker, stop } = await createIngestionWorker({
+  const { worker, run, stop } = await createIngestionWorker({
     connection,
     namespace: 'default',
     taskQueue,
@@ -36,7 +36,7 @@ export async function startTestWorker(db: pg.Pool, options: { processors?: Proce
     dataDir: loadConfig().DATA_DIR,
     shutdownGraceSeconds: 5,
   });
-  const running = worker.run();
+  const running = run();
   const clientConnection = await Connection.connect({ address });
   const client = new Client({ connection: clientConnection, namespace: 'default' });
   return {

@@ -1,0 +1,36 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ActivityNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import { claimAbandonedSessions, SESSION_OWNER_GONE } from '../activities/warehouse/ownership.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** How often every worker looks for sessions whose worker died. */
+const WATCH_INTERVAL_MS = 250;
+
+/**
+ * Fails, at once, the session attempts whose worker died (their warehouse connection closed): Temporal
+ * would otherwise notice only when the heartbeat timeout runs out. The attempt is failed by its own
+ * task token, so a later attempt already running is never touched; the retry follows after the retry
+ * interval. Runs until `signal` aborts.
+ */
+export async function watchAbandonedSessions(options: { db: pg.Pool; client: Client; logger: Logger; signal: AbortSignal }): Promise<void> {
+  const { db, client, logger, signal } = options;
+  while (!signal.aborted) {
+    try {
+      for (const session of await claimAbandonedSessions(db)) {
+        const reason = `stream ${session.stream}: the session's warehouse connection closed (its worker is gone); retrying without waiting for the heartbeat timeout`;
+        try {
+          await client.activity.fail(session.taskToken, ApplicationFailure.retryable(reason, SESSION_OWNER_GONE));
+          logger.warn('failed an abandoned session', { stream: session.stream });
+        } catch (error) {
+          // The attempt had already ended (completed, timed out, or failed by another worker).
+          if (!(error instanceof ActivityNotFoundError)) throw error;
+        }
+      }
+    } catch (error) {
+      logger.warn('looking for abandoned sessions failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+    await sleep(WATCH_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
+  }
+}
