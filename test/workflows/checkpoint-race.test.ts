@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowUpdateStage } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -41,7 +40,8 @@ function racingActivities() {
     },
     async consumeStream(request: SessionRequest): Promise<SessionReport> {
       sessions.push(request);
-      await Promise.race([sleep(200), new Promise((resolve) => Context.current().cancellationSignal.addEventListener('abort', resolve))]);
+      // A session runs until it is cancelled (the worker shutting down at the end of the race).
+      await new Promise((resolve) => Context.current().cancellationSignal.addEventListener('abort', resolve));
       const now = new Date().toISOString();
       return {
         events: 0, byType: {}, rejected: 0, duplicatesSkipped: 0, gapsFilled: 0, eventsLostAtSource: 0, sourceRestarts: 0, batches: 0,
@@ -64,7 +64,7 @@ describe('a rewind racing the workflow’s checkpoint read', () => {
     await client?.connection.close();
   });
 
-  async function race(workflowBundle: { code: string }): Promise<{ firstSessionOffset: number; statusOffset: number; rewindReturned: number }> {
+  async function race(workflowBundle: { code: string }): Promise<{ rewindWhileReading: boolean; firstSessionOffset: number; statusOffset: number; rewindReturned: number }> {
     const { activities, sessions, readStarted, openGate } = racingActivities();
     const taskQueue = `rewind-race-${randomBytes(4).toString('hex')}`;
     const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities });
@@ -72,25 +72,31 @@ describe('a rewind racing the workflow’s checkpoint read', () => {
       const handle = await client.workflow.start('restaurantRealtimeStream', { workflowId: taskQueue, taskQueue, args: [{ sourceUrl: 'http://127.0.0.1:9', tuning: { sessionSeconds: 1 } }] });
       await readStarted;
       const update = await handle.startUpdate(rewindUpdate, { args: [{ offset: 5 }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-      // Unpatched code completes the rewind while the read is held; patched code makes it wait for the read.
-      const early = await Promise.race([update.result(), sleep(3_000).then(() => undefined)]);
+      // The workflow task that accepted the update has completed. Unpatched code scheduled the rewind's
+      // own checkpoint read in it, beside the held one, and the rewind completes before the held read
+      // returns; patched code scheduled nothing and waits for the held read.
+      const { events } = await handle.fetchHistory();
+      const checkpointActivities = (events ?? []).filter((event) => /^(readCheckpoint|rewindCheckpoint)$/.test(event.activityTaskScheduledEventAttributes?.activityType?.name ?? ''));
+      const rewindWhileReading = checkpointActivities.length > 1;
+      if (rewindWhileReading) await update.result();
       openGate();
-      const result = early ?? (await update.result());
+      const result = await update.result();
       await expect.poll(() => sessions.length, { timeout: 20_000 }).toBeGreaterThan(0);
       const status = await handle.query(statusQuery);
       await handle.terminate();
-      return { firstSessionOffset: sessions[0]!.position.offset, statusOffset: status.position.offset, rewindReturned: result.position.offset };
+      return { rewindWhileReading, firstSessionOffset: sessions[0]!.position.offset, statusOffset: status.position.offset, rewindReturned: result.position.offset };
     });
   }
 
   it('the unpatched code loses the rewind (the failure this guards against)', async () => {
     const outcome = await race(await workflowBundleAt(BEFORE_PATCHES));
+    expect(outcome.rewindWhileReading).toBe(true);
     expect(outcome.rewindReturned).toBe(5);
     expect(outcome.firstSessionOffset).toBe(100);
   });
 
   it('the current code applies the rewind after the read: the next session starts at the rewound offset', async () => {
     const outcome = await race(await loadWorkflowBundle(loadConfig().DATA_DIR));
-    expect(outcome).toEqual({ firstSessionOffset: 5, statusOffset: 5, rewindReturned: 5 });
+    expect(outcome).toEqual({ rewindWhileReading: false, firstSessionOffset: 5, statusOffset: 5, rewindReturned: 5 });
   });
 });
