@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { loadConfig, projectRoot } from '../../config/env.js';
+import { STREAM_SEARCH_ATTRIBUTE } from '../../contracts/ingestion.js';
 import { spawnSupervised, type SupervisedChild } from '../../stack/child-process.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../stack/embedded-postgres.js';
 import { findFreePort } from '../../stack/ports.js';
@@ -263,6 +264,7 @@ describe('the docker-compose topology, run without Docker', () => {
     const [namespaceShell, namespaceScript] = service('temporal-namespace').entrypoint as string[];
     const namespace = await oneShot('temporal-namespace (again)', namespaceShell!, [hostPath('temporal-namespace', namespaceScript!)], environmentOf('temporal-namespace', { PATH: `${path.dirname(inject('temporalCli'))}:${process.env.PATH}` }));
     expect(namespace).toContain('default exists');
+    expect(namespace).toContain(`search attribute ${STREAM_SEARCH_ATTRIBUTE} exists`);
     const validated = await oneShot('temporal dynamic config', tools.server, ['validate-dynamic-config', hostPath('temporal', '/etc/temporal/config/dynamicconfig/restaurant.yaml')], { PATH: process.env.PATH ?? '' });
     expect(validated).not.toMatch(/unknown|invalid/i);
   });
