@@ -10,7 +10,7 @@ import { findFreePort } from '../stack/ports.js';
 import { resolveTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString } from '../warehouse/roles.js';
-import { loadWorkflowBundle } from '../worker/workflow-bundle.js';
+import { ensureBuilt } from './build.js';
 import { BenchProcesses, runLog } from './processes.js';
 
 export interface BenchEnvironmentOptions {
@@ -158,8 +158,8 @@ export class BenchEnvironment {
       });
       address = this.devServer.address;
     }
-    // Built (or found cached) once here, so no worker start-up below pays for webpack.
-    await loadWorkflowBundle(config.DATA_DIR, this.options.log);
+    // Every worker below runs the compiled dist/, with the workflow bundle the build made.
+    ensureBuilt(this.options.log);
     const connection = await Connection.connect({ address });
     return { address, client: new Client({ connection, namespace: 'default' }) };
   }

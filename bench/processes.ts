@@ -139,7 +139,7 @@ export class BenchProcesses {
 
   constructor(
     private readonly runDir: string,
-    /** DATA_DIR for workers: where the workflow bundle is cached. */
+    /** DATA_DIR for workers. */
     private readonly dataDir: string,
   ) {}
 
@@ -184,6 +184,8 @@ export class BenchProcesses {
         TEMPORAL_ADDRESS: spec.temporalAddress,
         TEMPORAL_TASK_QUEUE: spec.taskQueue,
         DATA_DIR: this.dataDir,
+        // As the image runs it: the compiled dist/ (BenchEnvironment builds it), no TypeScript loader.
+        RESTAURANT_STACK_COMPILED: '1',
         LOG_LEVEL: 'info',
         // Its metrics endpoint stays on, as in production, but on a port no other worker holds.
         METRICS_PORT: String(await findFreePort()),

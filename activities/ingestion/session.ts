@@ -46,6 +46,12 @@ type RoutedMessage = DecodedMessage | OversizedMessage;
 /** Messages decoded between two yields to the event loop (see routeEach). */
 const ROUTE_SLICE = 200;
 
+/**
+ * The SSE feed holds this many batches' worth of unread events: enough that the next batch is there
+ * when the session takes it; more would only be live heap, which V8 lets the heap grow to a multiple of.
+ */
+const FEED_BATCHES = 2;
+
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
 const IDLE_CATCH_UP_MS = 1_000;
 
@@ -114,9 +120,13 @@ export class IngestionSession {
 
   private readonly onPageBytes = (bytes: number) => this.deps.liveness.moved(bytes);
 
-  /** Identifies the source and credentials a parked feed was opened with. */
+  /** Identifies the source, credentials and bound a parked feed was opened with. */
   private get feedKey(): string {
-    return JSON.stringify([this.deps.source.url, this.deps.source.headers]);
+    return JSON.stringify([this.deps.source.url, this.deps.source.headers, this.feedBound]);
+  }
+
+  private get feedBound(): number {
+    return FEED_BATCHES * this.request.maxBatchEvents;
   }
 
   /**
@@ -155,6 +165,7 @@ export class IngestionSession {
     return new SseFeed(new URL('/stream', this.request.sourceUrl).toString(), {
       fromOffset: this.sequencer.position.offset,
       headers: this.deps.source.headers,
+      maxQueued: this.feedBound,
       maxEventBytes: this.deps.source.maxEventBytes,
       onLog: (message, fields) => this.deps.logger.info(message, { stream: this.request.stream, ...fields }),
     });

@@ -19,7 +19,11 @@ export interface SseFeedOptions {
   maxEventBytes: number;
   /** Reconnect when nothing at all (not even a keep-alive) arrived for this long. */
   idleTimeoutMs?: number;
-  /** Flow control: past this many unread messages the connection is closed, and reopened once drained. */
+  /**
+   * Flow control: with this many unread messages the feed stops reading the connection (the source
+   * sees TCP push back) until `take` makes room. Events then wait in the socket and at the source, not
+   * in the worker's heap, where each one held for long would outlive the young generation.
+   */
   maxQueued?: number;
   onLog?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -50,7 +54,8 @@ export class SseFeed {
   private lastByteAt = Date.now();
   private backoffMs = 0;
   private wake: (() => void) | undefined;
-  private heldBack = false;
+  /** Set while reads are paused for want of room: called when there is room, or the connection goes. */
+  private resumeReads: (() => void) | undefined;
   /** A refusal that retrying cannot cure (401/403): `take` throws it. */
   private failure: Error | undefined;
   readonly stats = { connections: 0, reconnects: 0, messages: 0 };
@@ -64,7 +69,7 @@ export class SseFeed {
     this.lastQueuedOffset = options.fromOffset;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     this.idleTimer = setInterval(() => {
-      if (this.source && Date.now() - this.lastByteAt > idleTimeoutMs) this.reconnect(`no data or keep-alive for ${idleTimeoutMs} ms`);
+      if (this.source && !this.resumeReads && Date.now() - this.lastByteAt > idleTimeoutMs) this.reconnect(`no data or keep-alive for ${idleTimeoutMs} ms`);
     }, Math.min(idleTimeoutMs, 5_000));
     this.connect();
   }
@@ -102,14 +107,13 @@ export class SseFeed {
     if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
     const taken = this.queue.slice(this.head, this.head + max);
     this.head += taken.length;
-    if (this.head > 50_000 || this.head === this.queue.length) {
+    // Taken messages leave the array once they are as many as the unread ones: a message still in it,
+    // though taken, stays alive (with its SSE line) long enough to be promoted to the old generation.
+    if (this.head >= this.queued) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
-    if (this.heldBack && this.queued < this.maxQueued / 2) {
-      this.heldBack = false;
-      this.connect();
-    }
+    if (this.queued < this.maxQueued) this.releaseReads();
     return taken;
   }
 
@@ -119,11 +123,29 @@ export class SseFeed {
     clearTimeout(this.reconnectTimer);
     this.source?.close();
     this.source = undefined;
+    this.releaseReads();
     this.wake?.();
   }
 
   private get maxQueued(): number {
     return this.options.maxQueued ?? 10_000;
+  }
+
+  /** Resolves once the queue has room, or the connection is closed (its pending chunk is then dropped). */
+  private roomToRead(): Promise<void> {
+    if (this.queued < this.maxQueued) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.resumeReads = resolve;
+    });
+  }
+
+  private releaseReads(): void {
+    const resume = this.resumeReads;
+    if (!resume) return;
+    this.resumeReads = undefined;
+    // The silence while paused was ours: the idle timeout counts from here.
+    this.lastByteAt = Date.now();
+    resume();
   }
 
   private waitFor(ready: () => boolean, timeoutMs: number, signal: AbortSignal): Promise<void> {
@@ -181,7 +203,9 @@ export class SseFeed {
     }
     if (!response.body) return response;
     const touch = new TransformStream<Uint8Array, Uint8Array>({
-      transform: (chunk, controller) => {
+      transform: async (chunk, controller) => {
+        await this.roomToRead();
+        if (init?.signal?.aborted) return;
         this.lastByteAt = Date.now();
         this.onBytes?.(chunk.byteLength);
         controller.enqueue(chunk);
@@ -198,26 +222,20 @@ export class SseFeed {
     if (message.offset !== null) this.lastQueuedOffset = message.offset;
     this.queue.push(message);
     this.stats.messages += 1;
-    if (this.queued >= this.maxQueued && !this.heldBack) {
-      this.heldBack = true;
-      this.source?.close();
-      this.source = undefined;
-    }
     this.wake?.();
   }
 
   private reconnect(reason: string, delayMs?: number): void {
     this.source?.close();
     this.source = undefined;
+    this.releaseReads();
     clearTimeout(this.reconnectTimer);
     if (this.closed || this.failure) return;
     this.backoffMs = delayMs ?? Math.min(Math.max(this.backoffMs * 2, 250), 10_000);
     const jittered = delayMs ?? Math.round(this.backoffMs * (0.5 + Math.random() / 2));
     this.stats.reconnects += 1;
     this.options.onLog?.('SSE reconnecting', { reason, inMs: jittered, fromOffset: this.lastQueuedOffset });
-    this.reconnectTimer = setTimeout(() => {
-      if (!this.heldBack) this.connect();
-    }, jittered);
+    this.reconnectTimer = setTimeout(() => this.connect(), jittered);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowUpdateStage } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import type { CheckpointRewind, SessionReport, SessionRequest, StreamClaimResult, StreamPosition } from '../../contracts/ingestion.js';
@@ -64,7 +64,7 @@ describe('a rewind racing the workflow’s checkpoint read', () => {
     await client?.connection.close();
   });
 
-  async function race(workflowBundle: { code: string }): Promise<{ rewindWhileReading: boolean; firstSessionOffset: number; statusOffset: number; rewindReturned: number }> {
+  async function race(workflowBundle: WorkflowBundleOption): Promise<{ rewindWhileReading: boolean; firstSessionOffset: number; statusOffset: number; rewindReturned: number }> {
     const { activities, sessions, readStarted, openGate } = racingActivities();
     const taskQueue = `rewind-race-${randomBytes(4).toString('hex')}`;
     const worker = await Worker.create({ connection, taskQueue, workflowBundle, activities });
