@@ -16,6 +16,8 @@ const WATCH_INTERVAL_MS = 250;
  */
 export async function watchAbandonedSessions(options: { db: pg.Pool; client: Client; logger: Logger; signal: AbortSignal }): Promise<void> {
   const { db, client, logger, signal } = options;
+  // While the warehouse or Temporal is unreachable, say so once, not four times a second.
+  let failing: string | undefined;
   while (!signal.aborted) {
     try {
       for (const session of await claimAbandonedSessions(db)) {
@@ -28,8 +30,12 @@ export async function watchAbandonedSessions(options: { db: pg.Pool; client: Cli
           if (!(error instanceof ActivityNotFoundError)) throw error;
         }
       }
+      if (failing !== undefined) logger.info('looking for abandoned sessions works again');
+      failing = undefined;
     } catch (error) {
-      logger.warn('looking for abandoned sessions failed', { error: error instanceof Error ? error.message : String(error) });
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== failing) logger.warn('looking for abandoned sessions failed; retrying', { error: message });
+      failing = message;
     }
     await sleep(WATCH_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
   }
