@@ -70,7 +70,7 @@ export class BenchEnvironment {
     mkdirSync(runDir, { recursive: true });
     let embedded: EmbeddedPostgres | undefined;
     if (!options.serverUrl) {
-      options.log(`starting an embedded PostgreSQL in ${runDir} (as npm start runs it: fsync on, synchronous_commit on, shared_buffers a quarter of memory up to 1 GB)`);
+      options.log(`starting an embedded PostgreSQL in ${runDir} (as npm start runs it: fsync on, synchronous_commit on, shared_buffers a quarter of memory up to 1 GB, max_wal_size 4 GB)`);
       embedded = await startEmbeddedPostgres({
         clusterDir: path.join(runDir, 'postgres'),
         preferredPort: 0,
