@@ -26,8 +26,11 @@ export async function watchAbandonedSessions(options: { db: pg.Pool; client: Cli
           await client.activity.fail(session.taskToken, ApplicationFailure.retryable(reason, SESSION_OWNER_GONE));
           logger.warn('failed an abandoned session', { stream: session.stream });
         } catch (error) {
-          // The attempt had already ended (completed, timed out, or failed by another worker).
-          if (!(error instanceof ActivityNotFoundError)) throw error;
+          // Already ended (completed, timed out, or failed by another worker): nothing to do. Otherwise
+          // its token is spent, so the heartbeat timeout replaces it; the other sessions still go on.
+          if (!(error instanceof ActivityNotFoundError)) {
+            logger.warn('could not fail an abandoned session; its heartbeat timeout will', { stream: session.stream, error: error instanceof Error ? error.message : String(error) });
+          }
         }
       }
       if (failing !== undefined) logger.info('looking for abandoned sessions works again');

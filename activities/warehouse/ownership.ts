@@ -29,7 +29,7 @@ export interface StreamOwnership {
  * The committed position comes back with it: it is the truth, ahead of anything a heartbeat or the
  * workflow remembers when a replaced session committed after its last heartbeat. A stream with no
  * checkpoint row yet gets one at `initial`. The row also records the session's backend and, when it
- * runs as an activity, its task token: what `failAbandonedSessions` needs.
+ * runs as an activity, its task token: what `claimAbandonedSessions` needs.
  */
 export async function takeOwnership(client: pg.ClientBase, stream: string, token: string, initial: StreamPosition, taskToken?: Uint8Array): Promise<StreamOwnership> {
   // Deadlines for every statement of the session, in the same round trip.
@@ -87,7 +87,7 @@ export interface AbandonedSession {
  * returned. A backend this role may not see (another role's session shows no start time) counts as
  * alive; the heartbeat timeout still catches its session.
  */
-export async function claimAbandonedSessions(db: pg.Pool | pg.ClientBase): Promise<AbandonedSession[]> {
+export async function claimAbandonedSessions(db: pg.Pool): Promise<AbandonedSession[]> {
   const { rows } = await db.query<{ stream_name: string; owner_task_token: Buffer }>(
     `WITH abandoned AS (
        SELECT c.stream_name, c.owner_task_token FROM raw_data.stream_checkpoints c
