@@ -5,6 +5,7 @@ import { ingestCommand } from './commands/ingest.js';
 import { maintenanceCommand } from './commands/maintenance.js';
 import { metabaseCommand } from './commands/metabase.js';
 import { migrateCommand } from './commands/migrate.js';
+import { namespaceCommand } from './commands/namespace.js';
 import { reprocessCommand } from './commands/reprocess.js';
 import { rollupsCommand } from './commands/rollups.js';
 import { upCommand } from './commands/up.js';
@@ -18,6 +19,7 @@ const program = new Command('restaurant-stack')
   .addCommand(apiCommand())
   .addCommand(workerCommand())
   .addCommand(migrateCommand())
+  .addCommand(namespaceCommand())
   .addCommand(ingestCommand())
   .addCommand(maintenanceCommand())
   .addCommand(rollupsCommand())

@@ -23,6 +23,13 @@ const optionalText = z
 const optionalUrl = optionalText.pipe(z.url().optional());
 const folder = (fallback: string) =>
   optionalText.transform((value) => path.resolve(projectRoot, value ?? fallback));
+/** A setting that names a file the process reads: a deployment must put the file where it points (compose mounts it). */
+const fileSetting = <T extends z.ZodType>(schema: T) => schema.meta({ namesFile: true });
+const pemFile = fileSetting(optionalText);
+const booleanText = optionalText.pipe(z.stringbool().optional());
+
+/** Whether a setting of the schema names a file (see fileSetting). */
+export const namesFile = (setting: z.ZodType): boolean => setting.meta()?.namesFile === true;
 
 /**
  * Every setting the stack reads from its environment. An external component named here
@@ -50,12 +57,30 @@ export const environmentSchema = z.object({
       .optional(),
   ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  /** TLS to Temporal (Temporal Cloud, secured clusters): the same variable names as the `temporal` CLI. */
-  TEMPORAL_TLS: optionalText.pipe(z.stringbool().optional()),
-  TEMPORAL_TLS_CA_PATH: optionalText,
+  /**
+   * TLS to Temporal (Temporal Cloud, secured clusters). TEMPORAL_TLS, _SERVER_NAME, _DISABLE_HOST_VERIFICATION
+   * and TEMPORAL_API_KEY are the `temporal` CLI's names too; the certificates and key also go by the CLI's
+   * names (TEMPORAL_TLS_NAMES below), PEM files (_PATH) or PEM text (_DATA).
+   */
+  TEMPORAL_TLS: booleanText,
+  TEMPORAL_TLS_CA_PATH: pemFile,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: pemFile,
+  TEMPORAL_TLS_CA: pemFile,
+  TEMPORAL_TLS_CA_DATA: optionalText,
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: optionalText,
+  TEMPORAL_TLS_CERT_PATH: pemFile,
+  TEMPORAL_TLS_CLIENT_CERT_PATH: pemFile,
+  TEMPORAL_TLS_CERT: pemFile,
+  TEMPORAL_TLS_CERT_DATA: optionalText,
+  TEMPORAL_TLS_CLIENT_CERT_DATA: optionalText,
+  TEMPORAL_TLS_KEY_PATH: pemFile,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: pemFile,
+  TEMPORAL_TLS_KEY: pemFile,
+  TEMPORAL_TLS_KEY_DATA: optionalText,
+  TEMPORAL_TLS_CLIENT_KEY_DATA: optionalText,
   TEMPORAL_TLS_SERVER_NAME: optionalText,
-  TEMPORAL_TLS_CERT_PATH: optionalText,
-  TEMPORAL_TLS_KEY_PATH: optionalText,
+  /** The `temporal` CLI's; refused when true (the SDK cannot skip host verification: give the CA and server name). */
+  TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: booleanText,
   TEMPORAL_API_KEY: optionalText,
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('restaurant-ingest'),
   TEMPORAL_CLI: optionalText,
@@ -79,7 +104,7 @@ export const environmentSchema = z.object({
   REALTIME_WORKFLOW_ID: z.string().min(1).default('restaurant_realtime_stream'),
   POLLING_WORKFLOW_ID: z.string().min(1).default('restaurant_stream_ingest_polling'),
   /** Several feeds, one workflow each (see config/streams.ts); default `streams.yaml` when it exists. */
-  STREAMS_FILE: optionalText.transform((value) => (value === undefined ? undefined : path.resolve(projectRoot, value))),
+  STREAMS_FILE: fileSetting(optionalText.transform((value) => (value === undefined ? undefined : path.resolve(projectRoot, value)))),
   /** Ingestion sessions one worker runs at once, each holding a warehouse connection. */
   WORKER_MAX_SESSIONS: positiveInt.default(8),
   /** What `up` starts: the realtime stream, the polling fallback, or nothing. */
@@ -112,21 +137,77 @@ export const environmentSchema = z.object({
 
 export type StackConfig = z.infer<typeof environmentSchema>;
 
-const configSchema = environmentSchema.superRefine((config, context) => {
-  if (Boolean(config.TEMPORAL_TLS_CERT_PATH) !== Boolean(config.TEMPORAL_TLS_KEY_PATH)) {
-    const missing = config.TEMPORAL_TLS_CERT_PATH ? 'TEMPORAL_TLS_KEY_PATH' : 'TEMPORAL_TLS_CERT_PATH';
-    context.addIssue({ code: 'custom', path: [missing], message: 'mTLS needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH' });
+/**
+ * The certificates and key of TLS to Temporal under every name they go by: ours first, then the current
+ * `temporal` CLI's (v1.4 and later), then v1.x's (the CLI of the compose admin-tools image). Our _DATA
+ * names are v1.x's. When several names of one setting are given they must agree; the value is read into ours.
+ */
+export const TEMPORAL_TLS_NAMES = {
+  TEMPORAL_TLS_CA_PATH: ['TEMPORAL_TLS_CA_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CA'],
+  TEMPORAL_TLS_CA_DATA: ['TEMPORAL_TLS_CA_DATA', 'TEMPORAL_TLS_SERVER_CA_CERT_DATA'],
+  TEMPORAL_TLS_CERT_PATH: ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CERT'],
+  TEMPORAL_TLS_CERT_DATA: ['TEMPORAL_TLS_CERT_DATA', 'TEMPORAL_TLS_CLIENT_CERT_DATA'],
+  TEMPORAL_TLS_KEY_PATH: ['TEMPORAL_TLS_KEY_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_KEY'],
+  TEMPORAL_TLS_KEY_DATA: ['TEMPORAL_TLS_KEY_DATA', 'TEMPORAL_TLS_CLIENT_KEY_DATA'],
+} as const satisfies Partial<Record<keyof StackConfig, ReadonlyArray<keyof StackConfig>>>;
+export type TemporalTlsSetting = keyof typeof TEMPORAL_TLS_NAMES;
+
+/** The name a TLS setting was given under (a `temporal` CLI name, else ours), for messages about its value. */
+export function givenName(config: StackConfig, setting: TemporalTlsSetting): string {
+  const [, ...cliNames] = TEMPORAL_TLS_NAMES[setting];
+  return cliNames.find((name) => config[name] !== undefined) ?? setting;
+}
+
+type Refinement = z.core.$RefinementCtx<StackConfig>;
+/** Variables whose values an error never shows (PEM text included: a key's is secret). */
+const SECRET_VARIABLE = /PASSWORD|TOKEN|API_KEY|HEADERS|_DATA$/;
+
+/** Reads the `temporal` CLI's names into ours; two names of one setting with different values are refused, naming both. */
+function readTemporalCliNames(config: StackConfig, context: Refinement): StackConfig {
+  const read = { ...config };
+  for (const [setting, names] of Object.entries(TEMPORAL_TLS_NAMES) as Array<[TemporalTlsSetting, readonly TemporalTlsSetting[]]>) {
+    const given = names.filter((name) => config[name] !== undefined);
+    const [first, ...others] = given;
+    if (first === undefined) continue;
+    const differing = others.find((name) => config[name] !== config[first]);
+    if (differing) {
+      const firstValue = SECRET_VARIABLE.test(first) ? '' : ` (${config[first]})`;
+      context.addIssue({ code: 'custom', path: [differing], message: `names the same setting as ${first}${firstValue} with another value: give one of them` });
+    }
+    read[setting] = config[first];
   }
-  if (config.TEMPORAL_TLS === false && (config.TEMPORAL_TLS_CA_PATH || config.TEMPORAL_TLS_CERT_PATH || config.TEMPORAL_API_KEY)) {
+  return read;
+}
+
+function checkTemporalTls(config: StackConfig, context: Refinement): void {
+  for (const kind of ['CA', 'CERT', 'KEY'] as const) {
+    const [file, data] = [`TEMPORAL_TLS_${kind}_PATH`, `TEMPORAL_TLS_${kind}_DATA`] as const;
+    if (config[file] && config[data]) {
+      context.addIssue({ code: 'custom', path: [givenName(config, data)], message: `and ${givenName(config, file)} both give it: give the file or the PEM text` });
+    }
+  }
+  const hasCert = Boolean(config.TEMPORAL_TLS_CERT_PATH || config.TEMPORAL_TLS_CERT_DATA);
+  if (hasCert !== Boolean(config.TEMPORAL_TLS_KEY_PATH || config.TEMPORAL_TLS_KEY_DATA)) {
+    const missing = hasCert ? 'TEMPORAL_TLS_KEY_PATH' : 'TEMPORAL_TLS_CERT_PATH';
+    context.addIssue({ code: 'custom', path: [missing], message: 'mTLS needs both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH (or their _DATA or `temporal` CLI names)' });
+  }
+  if (config.TEMPORAL_TLS === false && (config.TEMPORAL_TLS_CA_PATH || config.TEMPORAL_TLS_CA_DATA || hasCert || config.TEMPORAL_API_KEY)) {
     context.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: 'is false, but TLS settings or an API key are given' });
   }
-});
+  if (config.TEMPORAL_TLS_DISABLE_HOST_VERIFICATION) {
+    context.addIssue({
+      code: 'custom',
+      path: ['TEMPORAL_TLS_DISABLE_HOST_VERIFICATION'],
+      message: 'the Temporal SDK of the worker and this CLI cannot skip host verification: give the CA that signed the server certificate (TEMPORAL_TLS_CA_PATH) and the name it carries (TEMPORAL_TLS_SERVER_NAME)',
+    });
+  }
+}
+
+const configSchema = environmentSchema.transform(readTemporalCliNames).superRefine(checkTemporalTls);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-const SECRET_VARIABLE = /PASSWORD|TOKEN|API_KEY|HEADERS/;
 
 /** Reads `.env` from the project root (real environment variables win) and validates everything. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
