@@ -1,14 +1,16 @@
 # One image for the stack's processes: the worker (default), the event API, and the one-shot commands
 # (migrate, ingest start, maintenance schedule, metabase). It runs the compiled JavaScript and the
 # workflow bundle of `npm run build`: no TypeScript loader, no webpack at start-up, no dev dependencies.
-FROM node:20-bookworm-slim AS build
+# Node 24 (LTS, supported until April 2028), pinned to a patch release: bump NODE_IMAGE deliberately.
+ARG NODE_IMAGE=node:24.20.0-trixie-slim
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     RESTAURANT_STACK_COMPILED=1

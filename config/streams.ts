@@ -42,6 +42,11 @@ export function defaultStreamName(config: StackConfig): string {
   return config.REALTIME_WORKFLOW_ID;
 }
 
+/** The single feed of a user without a streams file, from `sourceUrl` in INGEST_MODE (`none`: no stream). */
+export function singleFeed(config: StackConfig, sourceUrl: string): StreamSpec[] {
+  return config.INGEST_MODE === 'none' ? [] : [{ name: defaultStreamName(config), sourceUrl, mode: config.INGEST_MODE, tuning: tuningFrom(config) }];
+}
+
 /** The streams file `up` reads: STREAMS_FILE, else `streams.yaml` in the project root when there is one. */
 export function streamsFilePath(config: StackConfig): string | undefined {
   if (config.STREAMS_FILE) return config.STREAMS_FILE;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot, type StackConfig } from '../config/env.js';
 import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
-import { defaultStreamName, loadStreamsFile, streamsFilePath, tuningFrom, type StreamSpec } from '../config/streams.js';
+import { loadStreamsFile, singleFeed, streamsFilePath } from '../config/streams.js';
 import { temporalTarget } from '../config/temporal.js';
 import { readCheckpoint } from '../activities/warehouse/checkpoints.js';
 import { createWarehouseDb } from '../warehouse/connect.js';
@@ -139,9 +139,7 @@ export async function runStack(config: StackConfig): Promise<void> {
 
     const client = await connectTemporalClient(temporalTarget(config, temporalAddress));
     try {
-      const streams: StreamSpec[] =
-        fileStreams ??
-        (config.INGEST_MODE === 'none' ? [] : [{ name: defaultStreamName(config), sourceUrl: apiUrl, mode: config.INGEST_MODE, tuning: tuningFrom(config) }]);
+      const streams = fileStreams ?? singleFeed(config, apiUrl);
       if (streamsFile) stackSink(`streams from ${streamsFile}: ${streams.map((stream) => stream.name).join(', ')}`);
       const db = createWarehouseDb(warehouse.adminUrl, { maxConnections: 1 });
       try {

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { INGEST_MODES, streamNameSchema, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
 import type * as ControlModule from '../../clients/ingestion-control.js';
-import { resolveStreamSpec, type StreamFlags } from '../stream-spec.js';
+import { configuredSourceUrl, resolveStreamSpec, type StreamFlags } from '../stream-spec.js';
 import { withTemporalClient } from '../with-temporal.js';
 import { formatStatus, formatStatusTable } from './status-format.js';
 
@@ -50,8 +50,18 @@ export function ingestCommand(): Command {
     .option('--source <url>', 'event API base URL (default: the streams file entry, else RESTAURANT_API_URL or the running stack’s)')
     .addOption(new Option('--mode <mode>', 'realtime (SSE) or polling (/events every POLL_INTERVAL_SECONDS) (default: the streams file entry, else realtime)').choices(INGEST_MODES))
     .option('--from <offset>', 'move the checkpoint to this offset first (default: continue from the committed checkpoint)')
-    .action(async (options: StreamFlags & { from?: string }) =>
+    .addOption(
+      new Option('--all', 'every configured stream, as `up` starts them: each of the streams file, else the single feed in INGEST_MODE; reports any that runs otherwise')
+        .conflicts(['stream', 'source', 'mode', 'from']),
+    )
+    .action(async (options: StreamFlags & { from?: string; all?: boolean }) =>
       withClient(async (client, config, control) => {
+        if (options.all) {
+          const [{ loadStreamsFile, singleFeed, streamsFilePath }, { reconcileStreams }] = await Promise.all([import('../../config/streams.js'), import('../../stack/streams-reconcile.js')]);
+          const file = streamsFilePath(config);
+          await reconcileStreams(client, config, file ? loadStreamsFile(file, config) : singleFeed(config, configuredSourceUrl(config)), console.log);
+          return;
+        }
         const fromOffset = options.from === undefined ? undefined : parseOption('--from', offset, options.from);
         const spec = specOf(config, options);
         const outcome = await control.ensureStreamRunning(client, config, { stream: spec.name, mode: spec.mode, sourceUrl: spec.sourceUrl, tuning: spec.tuning, tokenEnv: spec.tokenEnv, fromOffset });

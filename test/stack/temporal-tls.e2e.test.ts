@@ -1,52 +1,19 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../config/env.js';
 import { temporalTarget } from '../../config/temporal.js';
+import { STREAM_SEARCH_ATTRIBUTE } from '../../contracts/ingestion.js';
+import { findFreePort } from '../../stack/ports.js';
+import { waitUntil } from '../../stack/wait.js';
 import { connectWorkerToTemporal } from '../../worker/connections.js';
+import { makeCertificates, startMutualTlsProxy, TLS_SERVER_NAME } from '../support/temporal-tls.js';
 
 const run = promisify(execFile);
-const SERVER_NAME = 'temporal.test';
-
-/** A private CA with a server certificate for SERVER_NAME and a client certificate, made with openssl. */
-function makeCertificates(dir: string): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=restaurant test CA');
-  for (const [name, extensions] of [
-    ['server', `subjectAltName=DNS:${SERVER_NAME}\nextendedKeyUsage=serverAuth`],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(path.join(dir, `${name}.ext`), `${extensions}\n`);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
-  }
-}
-
-/**
- * A secured cluster's front door: TLS (HTTP/2 by ALPN) that requires a client certificate from the CA,
- * passing the bytes on to the test's plaintext Temporal server.
- */
-function startMutualTlsProxy(dir: string, upstream: string): Promise<tls.Server> {
-  const [host, port] = upstream.split(':');
-  const read = (file: string) => readFileSync(path.join(dir, file));
-  const server = tls.createServer({ key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] }, (socket) => {
-    const backend = net.connect(Number(port), host);
-    socket.pipe(backend).pipe(socket);
-    const close = () => {
-      socket.destroy();
-      backend.destroy();
-    };
-    socket.on('error', close);
-    backend.on('error', close);
-  });
-  server.on('tlsClientError', () => undefined);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 describe('Temporal over TLS with a client certificate (a secured cluster, Temporal Cloud style)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'temporal-tls-'));
@@ -54,8 +21,7 @@ describe('Temporal over TLS with a client certificate (a secured cluster, Tempor
   let address: string;
   beforeAll(async () => {
     makeCertificates(dir);
-    proxy = await startMutualTlsProxy(dir, inject('temporalAddress'));
-    address = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    ({ server: proxy, address } = await startMutualTlsProxy(dir, inject('temporalAddress')));
   });
   afterAll(() => {
     proxy?.close();
@@ -65,7 +31,7 @@ describe('Temporal over TLS with a client certificate (a secured cluster, Tempor
   const tlsEnv = () => ({
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TLS_CA_PATH: path.join(dir, 'ca.pem'),
-    TEMPORAL_TLS_SERVER_NAME: SERVER_NAME,
+    TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
     TEMPORAL_TLS_CERT_PATH: path.join(dir, 'client.pem'),
     TEMPORAL_TLS_KEY_PATH: path.join(dir, 'client.key'),
   });
@@ -101,5 +67,124 @@ describe('Temporal over TLS with a client certificate (a secured cluster, Tempor
       code: 2,
       stderr: expect.stringContaining(`TEMPORAL_TLS_CA_PATH: cannot read ${path.join(dir, 'missing.pem')} (ENOENT)`),
     });
+  });
+
+  /** The same certificates under the `temporal` CLI's names: v1.4 and later, and v1.x (compose's admin-tools image). */
+  const cliNames = {
+    current: () => ({
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'client.pem'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(dir, 'client.key'),
+    }),
+    'v1.x': () => ({
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TLS_CA: path.join(dir, 'ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
+      TEMPORAL_TLS_CERT: path.join(dir, 'client.pem'),
+      TEMPORAL_TLS_KEY: path.join(dir, 'client.key'),
+    }),
+    'PEM text': () => ({
+      TEMPORAL_ADDRESS: address,
+      // The CA as a file: the CLI v1.5.1 refuses its CA as PEM text alone (its envconfig v0.1.0 checks for a path the wrong way round).
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(dir, 'ca.pem'),
+      TEMPORAL_TLS_SERVER_NAME: TLS_SERVER_NAME,
+      TEMPORAL_TLS_CLIENT_CERT_DATA: readFileSync(path.join(dir, 'client.pem'), 'utf8'),
+      TEMPORAL_TLS_KEY_DATA: readFileSync(path.join(dir, 'client.key'), 'utf8'),
+    }),
+  };
+
+  it.each(Object.keys(cliNames) as Array<keyof typeof cliNames>)('the CLI, the worker and the `temporal` CLI itself connect with one environment in the `temporal` CLI’s names (%s)', async (names) => {
+    // A clean environment: nothing of ours or of the machine's may fill in for the names under test.
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, ...cliNames[names]() };
+    const { stdout } = await run(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'ingest', 'status'], { env: { ...env, REALTIME_WORKFLOW_ID: 'tls-probe' } });
+    expect(stdout).toContain('not started');
+    const connection = await connectWorkerToTemporal(temporalTarget(loadConfig(env)));
+    await connection.close();
+    // The Temporal CLI the tests build (v1.5.1) reads the same variables: no flags given.
+    const described = await run(inject('temporalCli'), ['operator', 'namespace', 'describe', '--namespace', 'default', '--output', 'json'], { env });
+    expect(JSON.parse(described.stdout)).toMatchObject({ namespaceInfo: { name: 'default' } });
+  });
+
+  it('takes the CA as PEM text too', async () => {
+    const { TEMPORAL_TLS_SERVER_CA_CERT_PATH: _file, ...env } = cliNames['PEM text']();
+    const { stdout } = await stack({ ...env, TEMPORAL_TLS_SERVER_CA_CERT_DATA: readFileSync(path.join(dir, 'ca.pem'), 'utf8') }, 'ingest', 'status');
+    expect(stdout).toContain('not started');
+  });
+
+  it('two names of one setting that disagree stop the command, naming both', async () => {
+    await expect(stack({ ...tlsEnv(), TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(dir, 'server.pem') }, 'ingest', 'status')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(
+        `TEMPORAL_TLS_CLIENT_CERT_PATH: names the same setting as TEMPORAL_TLS_CERT_PATH (${path.join(dir, 'client.pem')}) with another value: give one of them`,
+      ),
+    });
+    // The same value under two names is one setting given twice: accepted.
+    const { stdout } = await stack({ ...tlsEnv(), TEMPORAL_TLS_CERT: path.join(dir, 'client.pem') }, 'ingest', 'status');
+    expect(stdout).toContain('not started');
+    // PEM text is never shown, a key's least of all.
+    const key = readFileSync(path.join(dir, 'client.key'), 'utf8');
+    const refused = stack({ ...cliNames['PEM text'](), TEMPORAL_TLS_CLIENT_KEY_DATA: readFileSync(path.join(dir, 'server.key'), 'utf8') }, 'ingest', 'status');
+    await expect(refused).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('TEMPORAL_TLS_CLIENT_KEY_DATA: names the same setting as TEMPORAL_TLS_KEY_DATA with another value') });
+    await expect(refused).rejects.not.toMatchObject({ stderr: expect.stringContaining(key.slice(40, 80)) });
+  });
+
+  it('refuses TEMPORAL_TLS_DISABLE_HOST_VERIFICATION, which the SDK cannot honour, saying what to give instead', async () => {
+    await expect(stack({ ...tlsEnv(), TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: 'true' }, 'ingest', 'status')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: the Temporal SDK of the worker and this CLI cannot skip host verification'),
+    });
+  });
+
+  it('`restaurant-stack namespace` finds the namespace and its search attribute through the secured front door', async () => {
+    const { stdout } = await stack({ ...cliNames.current(), TEMPORAL_NAMESPACE: 'default' }, 'namespace', '--wait-seconds', '5');
+    expect(stdout).toContain(`namespace default exists at ${address}`);
+    expect(stdout).toContain(`search attribute ${STREAM_SEARCH_ATTRIBUTE} exists`);
+  });
+
+  it('`up` with an external secured cluster, given only the `temporal` CLI’s names, starts a worker that ingests over it', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'temporal-tls-up-'));
+    // The embedded PostgreSQL may run as another user (when tests run as root).
+    chmodSync(dataDir, 0o755);
+    const id = `tls-up-${Date.now()}`;
+    const env = {
+      ...process.env,
+      ...cliNames['v1.x'](),
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      RESTAURANT_API_URL: '',
+      API_RATE: '100',
+      INGEST_SESSION_SECONDS: '3',
+      API_PORT: String(await findFreePort(18400)),
+      EMBEDDED_POSTGRES_PORT: String(await findFreePort(15600)),
+      METRICS_PORT: String(await findFreePort(19600)),
+      TEMPORAL_TASK_QUEUE: id,
+      REALTIME_WORKFLOW_ID: id,
+      MAINTENANCE_SCHEDULE_ID: id,
+    };
+    const up = spawn(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    up.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    up.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => up.once('exit', resolve));
+    try {
+      await waitUntil('the stack says it is up', 150_000, async () => {
+        if (up.exitCode !== null) throw new Error(`up exited early (${up.exitCode}):\n${output}`);
+        return output.includes('the stack is up');
+      });
+      expect(output).toContain(`Temporal         ${address}`);
+      await expect
+        .poll(async () => {
+          const status = await run(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'ingest', 'status', '--json'], { env });
+          return (JSON.parse(status.stdout) as Array<{ workflowId: string; position: { offset: number } }>).find((entry) => entry.workflowId === id)?.position.offset ?? 0;
+        }, { timeout: 60_000, interval: 1_000 })
+        .toBeGreaterThan(0);
+      await run(process.execPath, [path.join(projectRoot, 'bin', 'restaurant-stack.js'), 'ingest', 'stop'], { env });
+    } finally {
+      up.kill('SIGINT');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
