@@ -13,6 +13,8 @@ import { requireSystemTool } from './system-tools.js';
  */
 
 export const COMPOSE_FILE = path.join(projectRoot, 'docker-compose.yml');
+/** The override that runs the stack against Temporal Cloud or another TLS cluster. */
+export const CLOUD_OVERRIDE = path.join(projectRoot, 'docker-compose.cloud.yml');
 const run = promisify(execFile);
 
 export const resolvedComposeSchema = z.object({
@@ -24,6 +26,7 @@ export const resolvedComposeSchema = z.object({
       command: z.array(z.string()).optional(),
       entrypoint: z.union([z.string(), z.array(z.string())]).optional(),
       restart: z.string().optional(),
+      profiles: z.array(z.string()).optional(),
       healthcheck: z.object({ test: z.union([z.string(), z.array(z.string())]) }).optional(),
       depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
       // Compose v1 keeps numbers as the YAML gave them; v2 prints strings.
@@ -51,10 +54,10 @@ export async function composeMajorVersion(): Promise<number> {
   return Number((await run('docker-compose', ['version', '--short'])).stdout.trim().split('.')[0]);
 }
 
-/** `docker-compose config` with exactly these variables (written to envFile): no shell environment and no .env of the checkout. */
-export async function composeConfig(variables: Record<string, string>, envFile: string, majorVersion: number): Promise<ComposeRun> {
+/** `docker-compose config` of these files with exactly these variables (written to envFile): no shell environment and no .env of the checkout. */
+export async function composeConfig(variables: Record<string, string>, envFile: string, majorVersion: number, files: readonly string[] = [COMPOSE_FILE]): Promise<ComposeRun> {
   writeFileSync(envFile, Object.entries(variables).map(([name, value]) => `${name}=${value}\n`).join(''));
-  const args = ['--project-directory', projectRoot, '--file', COMPOSE_FILE, '--env-file', envFile, 'config', ...(majorVersion >= 2 ? ['--format', 'json'] : [])];
+  const args = ['--project-directory', projectRoot, ...files.flatMap((file) => ['--file', file]), '--env-file', envFile, 'config', ...(majorVersion >= 2 ? ['--format', 'json'] : [])];
   try {
     const { stdout, stderr } = await run('docker-compose', args, { env: { PATH: process.env.PATH ?? '' }, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
@@ -77,10 +80,13 @@ export function parseResolvedCompose(output: string, majorVersion: number): Reso
   return resolvedComposeSchema.parse(majorVersion >= 2 ? JSON.parse(output) : parseYaml(output, 'the resolved compose file'));
 }
 
-/** docker-compose.yml resolved with these variables, or an error with compose's own message. */
-export async function resolveCompose(variables: Record<string, string>, envFile: string): Promise<ResolvedCompose> {
+/** The compose files resolved with these variables, or an error with compose's own message. */
+export async function resolveCompose(variables: Record<string, string>, envFile: string, files?: readonly string[]): Promise<ResolvedCompose> {
   const majorVersion = await composeMajorVersion();
-  const result = await composeConfig(variables, envFile, majorVersion);
+  const result = await composeConfig(variables, envFile, majorVersion, files);
   if (result.code !== 0) throw new Error(`docker-compose config failed: ${result.stderr}`);
   return parseResolvedCompose(result.stdout, majorVersion);
 }
+
+/** Whether compose starts the service without a --profile (docker-compose.cloud.yml gives the local Temporal services one). */
+export const startsByDefault = (service: ComposeService) => (service.profiles ?? []).length === 0;
