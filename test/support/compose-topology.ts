@@ -118,6 +118,11 @@ export class ComposeTopology {
     return this.oneShot(name, process.execPath, this.stackArgs(name), { ...this.environmentOf(name, extra), NODE_ENV: 'production', DATA_DIR: dataDir });
   }
 
+  /** Another command of the stack image with a service's environment, as `docker compose run <service> <args>` would run it. */
+  stackCommand(name: string, args: string[], dataDir: string): Promise<string> {
+    return this.oneShot(`${name} ${args.join(' ')}`, process.execPath, [cli, ...args], { ...this.environmentOf(name), NODE_ENV: 'production', DATA_DIR: dataDir });
+  }
+
   stackService(name: string, dataDir: string): SupervisedChild {
     return this.longRunning(name, process.execPath, this.stackArgs(name), { ...this.environmentOf(name), NODE_ENV: 'production', DATA_DIR: dataDir });
   }
