@@ -80,8 +80,16 @@ function serveStream(routes: EventApiRoutes, url: URL, request: IncomingMessage,
   routes.hub.open(response, resumeAfter);
 }
 
+/**
+ * What a response buffers before `write()` asks the SSE hub to wait for 'drain': the hub paces replays
+ * and the client buffer bound by it. Node 22 raised the default from 16 KiB to 64 KiB, the smallest
+ * allowed bound, so a replay could overrun the bound before being told to wait; fixed here, the hub
+ * behaves the same on every Node.
+ */
+const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
+
 export function createEventApiServer(routes: EventApiRoutes): Server {
-  return createServer((request, response) => {
+  return createServer({ highWaterMark: RESPONSE_HIGH_WATER_MARK }, (request, response) => {
     try {
       const url = new URL(request.url ?? '/', 'http://event-api');
       const route = ['/health', '/events', '/stream', '/metrics'].includes(url.pathname) ? url.pathname : undefined;
