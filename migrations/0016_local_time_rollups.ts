@@ -622,6 +622,11 @@ async function createViews(db: Kysely<unknown>): Promise<void> {
     ) AS s
     ORDER BY d.day DESC;
 
+    COMMENT ON VIEW analytics.hourly_sales IS 'Hourly sales by location and service type, by the hour of the session''s time zone (exact in every zone in use). Only paid orders count (total is set by payment_captured): an order appears, in the hour it was placed, once its payment has landed.';
+    COMMENT ON VIEW analytics.daily_sales IS 'Daily sales by location, by the day of the session''s time zone (each location''s own business day: location_daily_sales). Only paid orders count (total is set by payment_captured); unpaid orders are left out of counts and averages alike.';
+    COMMENT ON VIEW analytics.menu_performance IS 'Menu item performance, all time; times_ordered counts order lines. Only items of paid orders count.';
+    COMMENT ON VIEW analytics.satisfaction_summary IS 'Daily customer satisfaction by the day of the session''s time zone; rates in percent (0-100): satisfied = rating >= 4, promoter = nps >= 9, detractor = nps <= 6. Feedback counts whether or not its order was paid; feedback missing a rating or an nps is left out.';
+
     CREATE VIEW analytics.sales_quarter_hours AS
     SELECT r.grain,
            r.quarter_hour,
