@@ -247,6 +247,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     COMMENT ON TABLE analytics.menu_monthly_rollup IS 'Order lines of paid orders by the UTC month their order was placed, category and item: closed months of menu_daily_rollup folded into one row each by the maintenance schedule. Days of a month that has rows here are counted at month grain.';
 
+    ALTER TABLE analytics.maintenance_results DROP CONSTRAINT maintenance_results_task_check,
+      ADD CONSTRAINT maintenance_results_task_check CHECK (task IN ('health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze'));
+
     -- The rows the maintenance schedule folds into slot 0, found without reading the others.
     CREATE INDEX sales_quarter_hour_rollup_unfolded ON analytics.sales_quarter_hour_rollup (quarter_hour) WHERE slot <> 0;
     CREATE INDEX location_hourly_rollup_unfolded ON analytics.location_hourly_rollup (business_day) WHERE slot <> 0;
@@ -665,6 +668,9 @@ async function createViews(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   // Back to 0010's rollups: everything of this migration and 0010's remaining pieces go, then 0010 installs its own again.
   await sql`
+    DELETE FROM analytics.maintenance_results WHERE task = 'rollup_folding';
+    ALTER TABLE analytics.maintenance_results DROP CONSTRAINT maintenance_results_task_check,
+      ADD CONSTRAINT maintenance_results_task_check CHECK (task IN ('health_check', 'data_consistency', 'raw_retention', 'analyze'));
     DROP VIEW analytics.location_hourly_sales, analytics.location_daily_sales, analytics.hourly_sales_totals, analytics.sales_quarter_hours,
               analytics.satisfaction_summary, analytics.menu_performance, analytics.daily_sales, analytics.hourly_sales;
     DROP FUNCTION analytics.rollup_discrepancies(timestamptz);

@@ -65,7 +65,7 @@ describe('restaurant time', () => {
   let warehouse: MigratedWarehouse;
   let pool: pg.Pool;
 
-  const insertPaidOrder = async (order: PlacedOrder, client: pg.ClientBase = pool) => {
+  const insertPaidOrder = async (order: PlacedOrder, client: pg.Pool | pg.PoolClient = pool) => {
     const orderId = randomUUID();
     const cents = order.totalCents;
     await client.query(
