@@ -245,7 +245,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       unit_price_cents bigint NOT NULL,
       PRIMARY KEY (month, category, item_name)
     );
-    COMMENT ON TABLE analytics.menu_monthly_rollup IS 'Order lines of paid orders by the UTC month their order was placed, category and item: closed months of menu_daily_rollup folded into one row each by the maintenance schedule. Days of a month that has rows here are counted at month grain.';
+    COMMENT ON TABLE analytics.menu_monthly_rollup IS 'Order lines of paid orders by the UTC month their order was placed, category and item: closed months (analytics.menu_months_closed_before()) of menu_daily_rollup folded into one row each by the maintenance schedule, and a rebuild''s corrections of closed months. A closed month is its rows here plus its day rows not folded yet.';
 
     ALTER TABLE analytics.maintenance_results DROP CONSTRAINT maintenance_results_task_check,
       ADD CONSTRAINT maintenance_results_task_check CHECK (task IN ('health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze'));
@@ -383,6 +383,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
 
   await sql`
+    CREATE FUNCTION analytics.rollups_closed_before() RETURNS timestamptz
+    LANGUAGE sql STABLE AS $$ SELECT now() - interval '2 days' $$;
+    COMMENT ON FUNCTION analytics.rollups_closed_before() IS 'Periods before this are closed: late writes to them are rare, and the consistency check''s 48 hours never reach them';
+    CREATE FUNCTION analytics.menu_months_closed_before() RETURNS date
+    LANGUAGE sql STABLE AS $$ SELECT ${sql.raw(utcMonth('analytics.rollups_closed_before()'))} $$;
+    COMMENT ON FUNCTION analytics.menu_months_closed_before() IS 'UTC months before this are closed: the menu keeps them at month grain (menu_monthly_rollup, plus day rows not folded yet)';
+
     CREATE FUNCTION analytics.rebuild_rollups(p_month date) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
@@ -405,8 +412,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       GET DIAGNOSTICS location_keys = ROW_COUNT;
       ${sql.raw(addDifference(FEEDBACK, feedbackFacts('month_start', 'month_end'), summed(FEEDBACK, 'quarter_hour >= month_start AND quarter_hour < month_end')))};
       GET DIAGNOSTICS feedback_keys = ROW_COUNT;
-      IF EXISTS (SELECT 1 FROM analytics.menu_monthly_rollup WHERE month = p_month) THEN
-        -- A folded month is counted at month grain: its rows here plus any day rows written since the fold.
+      IF p_month < analytics.menu_months_closed_before() THEN
+        -- A closed month is kept at month grain: its rows here plus any day rows not folded yet.
         ${sql.raw(
           addDifference(
             MENU_MONTHS,
@@ -457,6 +464,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       IF p_month IS NULL OR p_month <> date_trunc('month', p_month)::date THEN
         RAISE EXCEPTION 'fold_menu_month takes the first day of a month, got %', p_month USING ERRCODE = 'invalid_parameter_value';
       END IF;
+      IF p_month >= analytics.menu_months_closed_before() THEN
+        RAISE EXCEPTION 'the month of % is not closed yet: its days are still read day by day', p_month USING ERRCODE = 'invalid_parameter_value';
+      END IF;
       PERFORM analytics.rollup_lock_all_slots();
       WITH moved AS (
         DELETE FROM analytics.menu_daily_rollup WHERE day >= p_month AND day < (p_month + interval '1 month')::date
@@ -473,21 +483,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     $$;
     COMMENT ON FUNCTION analytics.fold_menu_month(date) IS 'Folds a closed month of menu_daily_rollup into one menu_monthly_rollup row per item; holds the writers back while it runs. Returns the rows written.';
 
-    CREATE FUNCTION analytics.rollup_folds_due(p_closed_before timestamptz)
+    CREATE FUNCTION analytics.rollup_folds_due()
     RETURNS TABLE (kind text, period date)
     LANGUAGE sql STABLE AS $$
       SELECT 'slots', d FROM (
-        SELECT (quarter_hour AT TIME ZONE 'UTC')::date FROM analytics.sales_quarter_hour_rollup WHERE slot <> 0 AND quarter_hour < p_closed_before
-        UNION SELECT (quarter_hour AT TIME ZONE 'UTC')::date FROM analytics.feedback_quarter_hour_rollup WHERE slot <> 0 AND quarter_hour < p_closed_before
-        UNION SELECT business_day FROM analytics.location_hourly_rollup WHERE slot <> 0 AND business_day < (p_closed_before AT TIME ZONE 'UTC')::date - 1
+        SELECT (quarter_hour AT TIME ZONE 'UTC')::date FROM analytics.sales_quarter_hour_rollup WHERE slot <> 0 AND quarter_hour < analytics.rollups_closed_before()
+        UNION SELECT (quarter_hour AT TIME ZONE 'UTC')::date FROM analytics.feedback_quarter_hour_rollup WHERE slot <> 0 AND quarter_hour < analytics.rollups_closed_before()
+        UNION SELECT business_day FROM analytics.location_hourly_rollup WHERE slot <> 0 AND business_day < ${sql.raw(utcDay('analytics.rollups_closed_before()'))} - 1
       ) AS days (d)
       UNION ALL
       SELECT 'menu month', m FROM (
-        SELECT DISTINCT date_trunc('month', day)::date FROM analytics.menu_daily_rollup WHERE day < ${sql.raw(utcMonth('p_closed_before'))}
+        SELECT DISTINCT date_trunc('month', day)::date FROM analytics.menu_daily_rollup WHERE day < analytics.menu_months_closed_before()
       ) AS months (m)
       ORDER BY 1, 2
     $$;
-    COMMENT ON FUNCTION analytics.rollup_folds_due(timestamptz) IS 'What the maintenance schedule folds: days with rows in write slots other than 0, and months of menu days, closed before the given time';
+    COMMENT ON FUNCTION analytics.rollup_folds_due() IS 'What the maintenance schedule folds: closed days with rows in write slots other than 0, and closed months of menu days';
 
     CREATE OR REPLACE FUNCTION analytics.rollup_discrepancies(p_since timestamptz)
     RETURNS TABLE (rollup text, rollup_key text)
@@ -495,25 +505,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       WITH since AS (
         SELECT ${sql.raw(quarterHour('p_since'))} AS quarter_hour, ${sql.raw(utcDay('p_since'))} AS day
       ),
+      closed AS (SELECT analytics.menu_months_closed_before() AS before),
+      -- Closed months are compared whole, at month grain; open ones day by day.
       menu_since AS (
-        -- A folded month is compared whole.
-        SELECT CASE WHEN EXISTS (SELECT 1 FROM analytics.menu_monthly_rollup m WHERE m.month = ${sql.raw(utcMonth('p_since'))})
-                    THEN ${sql.raw(utcMonth('p_since'))} ELSE since.day END AS day
-        FROM since
+        SELECT CASE WHEN ${sql.raw(utcMonth('p_since'))} < closed.before THEN ${sql.raw(utcMonth('p_since'))} ELSE since.day END AS day FROM since, closed
       ),
-      folded_months AS (SELECT DISTINCT month FROM analytics.menu_monthly_rollup WHERE month >= (SELECT date_trunc('month', day)::date FROM menu_since)),
       menu_facts AS (
-        SELECT coalesce(fm.month, f.day) AS starts, fm.month IS NOT NULL AS monthly, f.category, f.item_name, ${sql.raw(list(MENU_SUMS.map((value) => `sum(f.${value})`)))}
+        SELECT CASE WHEN month < closed.before THEN month ELSE f.day END AS starts, month < closed.before AS monthly, f.category, f.item_name,
+               ${sql.raw(list(MENU_SUMS.map((value) => `sum(f.${value})`)))}
         FROM (${sql.raw(menuDayFacts(asInstant('(SELECT day FROM menu_since)'), "'infinity'"))}) AS f
-        LEFT JOIN folded_months fm ON fm.month = date_trunc('month', f.day)::date
+        CROSS JOIN LATERAL (SELECT date_trunc('month', f.day)::date AS month) AS m, closed
         GROUP BY 1, 2, 3, 4
       ),
       menu_kept AS (
-        SELECT coalesce(fm.month, r.day) AS starts, fm.month IS NOT NULL AS monthly, r.category, r.item_name, ${sql.raw(list(MENU_SUMS.map((value) => `sum(r.${value})`)))}
+        SELECT CASE WHEN month < closed.before THEN month ELSE r.day END AS starts, month < closed.before AS monthly, r.category, r.item_name,
+               ${sql.raw(list(MENU_SUMS.map((value) => `sum(r.${value})`)))}
         FROM (SELECT d.day, d.category, d.item_name, ${sql.raw(list(MENU_SUMS, 'd.'))} FROM analytics.menu_daily_rollup d WHERE d.day >= (SELECT day FROM menu_since)
               UNION ALL
               SELECT m.month, m.category, m.item_name, ${sql.raw(list(MENU_SUMS, 'm.'))} FROM analytics.menu_monthly_rollup m WHERE m.month >= (SELECT date_trunc('month', day)::date FROM menu_since)) AS r
-        LEFT JOIN folded_months fm ON fm.month = date_trunc('month', r.day)::date
+        CROSS JOIN LATERAL (SELECT date_trunc('month', r.day)::date AS month) AS m, closed
         GROUP BY 1, 2, 3, 4
       )
       ${sql.raw(discrepancies(SALES, salesFacts('(SELECT quarter_hour FROM since)', "'infinity'"), summed(SALES, `${EVERY_GRAIN} AND quarter_hour >= (SELECT quarter_hour FROM since)`)))}
@@ -674,10 +684,12 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     DROP VIEW analytics.location_hourly_sales, analytics.location_daily_sales, analytics.hourly_sales_totals, analytics.sales_quarter_hours,
               analytics.satisfaction_summary, analytics.menu_performance, analytics.daily_sales, analytics.hourly_sales;
     DROP FUNCTION analytics.rollup_discrepancies(timestamptz);
-    DROP FUNCTION analytics.rollup_folds_due(timestamptz);
+    DROP FUNCTION analytics.rollup_folds_due();
     DROP FUNCTION analytics.fold_menu_month(date);
     DROP FUNCTION analytics.fold_rollup_slots(date);
     DROP FUNCTION analytics.rebuild_rollups(date);
+    DROP FUNCTION analytics.menu_months_closed_before();
+    DROP FUNCTION analytics.rollups_closed_before();
     DROP FUNCTION analytics.set_default_time_zone(text);
     DROP FUNCTION analytics.set_location(text, text, time, text, text);
   `.execute(db);

@@ -10,8 +10,6 @@ interface ConsistencyRow extends Record<string, unknown> {
   sample_ids: string[];
 }
 
-/** Days (and months) closed this long are folded: past the 48 hours the consistency check compares day by day. */
-const FOLD_AFTER_DAYS = 2;
 /** Each fold is its own short transaction; a run that meets more (a first run on a long history) leaves them to the next. */
 const MAX_FOLDS_PER_RUN = 2_000;
 
@@ -81,15 +79,16 @@ export function createMaintenanceActivities(deps: { db: pg.Pool }) {
     },
 
     /**
-     * Folds what the rollups no longer need apart: the write slots of days closed two days ago, and the
-     * menu's days of months closed as long, one short transaction each (writers wait for it, briefly).
+     * Folds what the rollups no longer need apart: the write slots of closed days, and the menu's days of
+     * closed months (analytics.rollups_closed_before(): two days ago), one short transaction each
+     * (writers wait for it, briefly).
      * All-time and long-range cards then read one row per key and period however many writers there were.
      */
     async foldRollups(runId: string): Promise<MaintenanceOutcome> {
       const startedAt = new Date();
       const context = Context.current();
       const { rows: due } = await db.query<{ kind: 'slots' | 'menu month'; period: string }>(
-        `SELECT kind, period::text AS period FROM analytics.rollup_folds_due(now() - interval '${FOLD_AFTER_DAYS} days')`,
+        'SELECT kind, period::text AS period FROM analytics.rollup_folds_due()',
       );
       const folded = { slots: 0, 'menu month': 0 };
       let rowsWritten = 0;

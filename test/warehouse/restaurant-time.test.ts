@@ -177,13 +177,13 @@ describe('restaurant time', () => {
     expect(Number(slots[0]!.n)).toBeGreaterThan(0);
     const before = await rollupTotals(pool);
 
-    const due = (await pool.query<{ kind: string; period: string }>("SELECT kind, period::text FROM analytics.rollup_folds_due('2026-12-01')")).rows;
+    const due = (await pool.query<{ kind: string; period: string }>("SELECT kind, period::text FROM analytics.rollup_folds_due()")).rows;
     expect(due).toContainEqual({ kind: 'slots', period: '2026-03-08' });
     expect(due).toContainEqual({ kind: 'menu month', period: '2026-03-01' });
     for (const { kind, period } of due) {
       await pool.query(kind === 'slots' ? 'SELECT analytics.fold_rollup_slots($1)' : 'SELECT analytics.fold_menu_month($1)', [period]);
     }
-    expect((await pool.query("SELECT * FROM analytics.rollup_folds_due('2026-12-01')")).rows).toEqual([]);
+    expect((await pool.query("SELECT * FROM analytics.rollup_folds_due()")).rows).toEqual([]);
     expect(await rollupTotals(pool)).toEqual(before);
     await expectViewsMatchFacts(pool);
 
