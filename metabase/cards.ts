@@ -26,12 +26,12 @@ const chart = (dimensions: readonly string[], metrics: readonly string[], extra:
 });
 
 /** A single number: one aggregate of one view over a window, shown under the column it is named. */
-function kpi(name: string, description: string, query: { value: string; as: string; from: string; where: string }): CardDefinition {
+function kpi(name: string, description: string, query: { with?: string; value: string; as: string; from: string; where: string }): CardDefinition {
   return {
     name,
     description,
     display: 'scalar',
-    sql: `SELECT ${query.value} AS ${query.as}\nFROM analytics.${query.from}\nWHERE ${query.where}`,
+    sql: `${query.with ? `${query.with}\n` : ''}SELECT ${query.value} AS ${query.as}\nFROM ${query.from}\nWHERE ${query.where}`,
     visualizationSettings: { 'scalar.field': query.as },
   };
 }
@@ -41,11 +41,14 @@ const LAST_24_HOURS = `quarter_hour >= date_trunc('hour', now()) - interval '23 
 const LAST_30_DAYS = `day >= date_trunc('day', now()) - interval '29 days'`;
 const LAST_30_DAYS_BY_QUARTER_HOUR = `quarter_hour >= date_trunc('day', now()) - interval '29 days'`;
 /**
- * Each location's last 30 business days, today's included: its own calendar, in its own zone from its
- * own cut-off. The first bound (a day either side of any zone) lets the rollup's key skip older days.
+ * Each location's business day now, looked up once per location rather than once per row: the cards
+ * over business days join it (`FROM <view> JOIN today USING (location_code)`).
  */
-const LAST_30_BUSINESS_DAYS = `business_day >= current_date - 31 AND business_day > analytics.current_business_day(location_code) - 30`;
-const CURRENT_BUSINESS_DAY = `business_day >= current_date - 3 AND business_day = analytics.current_business_day(location_code)`;
+const TODAY = `WITH today AS MATERIALIZED (SELECT location_code, analytics.current_business_day(location_code) AS current_business_day FROM analytics.locations)`;
+const businessDaysOf = (view: string) => `analytics.${view} JOIN today USING (location_code)`;
+/** Each location's last 30 business days, today's included. The first bound (a day either side of any zone) lets the rollup's key skip older days. */
+const LAST_30_BUSINESS_DAYS = `business_day >= current_date - 31 AND business_day > current_business_day - 30`;
+const CURRENT_BUSINESS_DAY = `business_day >= current_date - 3 AND business_day = current_business_day`;
 /*
  * Cards that show days or compare locations read each location's business days (location_daily_sales,
  * location_hourly_sales): a Vancouver location's 9 pm sale is on its own day, not the viewer's, and a
@@ -61,28 +64,28 @@ const ALL_SALES = `grain = 'all'`;
 export const revenueLast24Hours = kpi('Revenue, last 24 hours', 'Sum of order totals (subtotal + tax + tip) of paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(total), 0)',
   as: 'revenue',
-  from: 'sales_quarter_hours',
+  from: 'analytics.sales_quarter_hours',
   where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const ordersLast24Hours = kpi('Orders, last 24 hours', 'Paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(order_count), 0)',
   as: 'orders',
-  from: 'sales_quarter_hours',
+  from: 'analytics.sales_quarter_hours',
   where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const averageOrderValueLast24Hours = kpi('Average order value, last 24 hours', 'Revenue divided by paid orders over the last 24 hours.', {
   value: 'round(sum(total) / nullif(sum(order_count), 0), 2)',
   as: 'avg_order_value',
-  from: 'sales_quarter_hours',
+  from: 'analytics.sales_quarter_hours',
   where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
 export const tipsLast24Hours = kpi('Tips, last 24 hours', 'Tips on paid orders placed in the last 24 hours.', {
   value: 'coalesce(sum(tip), 0)',
   as: 'tips',
-  from: 'sales_quarter_hours',
+  from: 'analytics.sales_quarter_hours',
   where: `${ALL_SALES} AND ${LAST_24_HOURS}`,
 });
 
@@ -104,11 +107,12 @@ export const salesByLocation: CardDefinition = {
   name: 'Sales by location, current business day',
   description: 'Revenue, paid orders and average order value per location, each over its own business day so far (its zone, from its cut-off).',
   display: 'bar',
-  sql: `SELECT location_code,
+  sql: `${TODAY}
+SELECT location_code,
        order_count     AS orders,
        total_revenue   AS revenue,
        avg_order_value
-FROM analytics.location_daily_sales
+FROM ${businessDaysOf('location_daily_sales')}
 WHERE ${CURRENT_BUSINESS_DAY}
 ORDER BY revenue DESC`,
   visualizationSettings: chart(['location_code'], ['revenue']),
@@ -136,14 +140,16 @@ ORDER BY stream_name`,
 export const revenueLast30Days = kpi('Revenue, last 30 days', 'Sum of order totals of paid orders over each location’s last 30 business days, all locations.', {
   value: 'coalesce(sum(total_revenue), 0)',
   as: 'revenue',
-  from: 'location_daily_sales',
+  with: TODAY,
+  from: businessDaysOf('location_daily_sales'),
   where: LAST_30_BUSINESS_DAYS,
 });
 
 export const averageOrderValueLast30Days = kpi('Average order value, last 30 days', 'Revenue divided by paid orders over each location’s last 30 business days (weighted by orders, not an average of daily averages).', {
   value: 'round(sum(total_revenue) / nullif(sum(order_count), 0), 2)',
   as: 'avg_order_value',
-  from: 'location_daily_sales',
+  with: TODAY,
+  from: businessDaysOf('location_daily_sales'),
   where: LAST_30_BUSINESS_DAYS,
 });
 
@@ -151,14 +157,14 @@ export const averageOrderValueLast30Days = kpi('Average order value, last 30 day
 export const satisfactionLast30Days = kpi('Customer satisfaction, last 30 days', 'Share of feedback rated 4 or 5, in percent, over the last 30 days.', {
   value: 'round(sum(satisfaction_rate * feedback_count) / nullif(sum(feedback_count), 0), 2)',
   as: 'satisfaction_rate',
-  from: 'satisfaction_summary',
+  from: 'analytics.satisfaction_summary',
   where: LAST_30_DAYS,
 });
 
 export const netPromoterScoreLast30Days = kpi('Net promoter score, last 30 days', 'Promoters (NPS 9-10) minus detractors (NPS 0-6), in percentage points, over the last 30 days.', {
   value: 'round(sum((promoter_rate - detractor_rate) * feedback_count) / nullif(sum(feedback_count), 0), 1)',
   as: 'net_promoter_score',
-  from: 'satisfaction_summary',
+  from: 'analytics.satisfaction_summary',
   where: LAST_30_DAYS,
 });
 
@@ -166,10 +172,11 @@ export const dailyRevenue: CardDefinition = {
   name: 'Daily revenue and average order value',
   description: 'Revenue and average order value per business day over the last 30, all locations: each location’s sales count on its own business day.',
   display: 'line',
-  sql: `SELECT business_day,
+  sql: `${TODAY}
+SELECT business_day,
        sum(total_revenue)                                          AS revenue,
        round(sum(total_revenue) / nullif(sum(order_count), 0), 2)  AS avg_order_value
-FROM analytics.location_daily_sales
+FROM ${businessDaysOf('location_daily_sales')}
 WHERE ${LAST_30_BUSINESS_DAYS}
 GROUP BY business_day
 ORDER BY business_day`,
@@ -180,14 +187,15 @@ export const locationKpis: CardDefinition = {
   name: 'Location KPIs, last 30 days',
   description: 'Per location over its last 30 business days: paid orders, revenue, average order value, tips and average tip, and its time zone.',
   display: 'table',
-  sql: `SELECT location_code,
+  sql: `${TODAY}
+SELECT location_code,
        time_zone,
        sum(order_count)                                          AS orders,
        sum(total_revenue)                                        AS revenue,
        round(sum(total_revenue) / nullif(sum(order_count), 0), 2) AS avg_order_value,
        sum(total_tips)                                           AS tips,
        round(sum(total_tips) / nullif(sum(order_count), 0), 2)    AS avg_tip
-FROM analytics.location_daily_sales
+FROM ${businessDaysOf('location_daily_sales')}
 WHERE ${LAST_30_BUSINESS_DAYS}
 GROUP BY location_code, time_zone
 ORDER BY revenue DESC`,
@@ -198,12 +206,13 @@ export const salesByBusinessDayAndLocation: CardDefinition = {
   name: 'Sales by business day and location',
   description: 'Revenue per location and business day over its last 30: each location’s own calendar, in its zone, from its cut-off (restaurant-stack locations).',
   display: 'line',
-  sql: `SELECT business_day,
+  sql: `${TODAY}
+SELECT business_day,
        location_code,
        order_count   AS orders,
        total_revenue AS revenue,
        avg_order_value
-FROM analytics.location_daily_sales
+FROM ${businessDaysOf('location_daily_sales')}
 WHERE ${LAST_30_BUSINESS_DAYS}
 ORDER BY business_day, location_code`,
   visualizationSettings: chart(['business_day', 'location_code'], ['revenue']),
@@ -231,10 +240,11 @@ export const peakHours: CardDefinition = {
   name: 'Peak hours, last 30 days',
   description: 'Paid orders and revenue by hour of the day in each location’s own time, summed over its last 30 business days: every location’s lunch rush lines up.',
   display: 'bar',
-  sql: `SELECT hour_of_day,
+  sql: `${TODAY}
+SELECT hour_of_day,
        sum(order_count)   AS orders,
        sum(total_revenue) AS revenue
-FROM analytics.location_hourly_sales
+FROM ${businessDaysOf('location_hourly_sales')}
 WHERE ${LAST_30_BUSINESS_DAYS}
 GROUP BY hour_of_day
 ORDER BY hour_of_day`,

@@ -657,20 +657,27 @@ async function createViews(db: Kysely<unknown>): Promise<void> {
     GROUP BY 1, 2, 3, 4;
     COMMENT ON VIEW analytics.hourly_sales_totals IS 'Paid orders per hour of the session''s time zone (as hourly_sales) at every grain (see sales_quarter_hours, which a time filter reaches faster).';
 
+    -- Summed first, then joined to the locations' few rows for their zone: a filter on business_day reaches the key.
     CREATE VIEW analytics.location_daily_sales AS
-    SELECT r.business_day, r.location_code, l.time_zone,${sql.raw(revenueAndTips('r'))}
-    FROM analytics.location_hourly_rollup r JOIN analytics.locations l USING (location_code)
-    GROUP BY r.business_day, r.location_code, l.time_zone
-    HAVING sum(r.order_count) <> 0
-    ORDER BY r.business_day DESC, r.location_code;
+    SELECT s.business_day, s.location_code, l.time_zone, s.order_count, s.total_revenue, s.avg_order_value, s.total_tips, s.avg_tip
+    FROM (
+      SELECT r.business_day, r.location_code,${sql.raw(revenueAndTips('r'))}
+      FROM analytics.location_hourly_rollup r
+      GROUP BY r.business_day, r.location_code
+      HAVING sum(r.order_count) <> 0
+    ) AS s
+    JOIN analytics.locations l USING (location_code);
     COMMENT ON VIEW analytics.location_daily_sales IS 'Paid orders by each location''s business day: the local date its day started on, in its own zone from its own cut-off (analytics.locations), as a POS back office reports them; 23- and 25-hour days across DST.';
 
     CREATE VIEW analytics.location_hourly_sales AS
-    SELECT r.business_day, r.location_code, l.time_zone, r.hour_of_day,${sql.raw(revenueAndTips('r'))}
-    FROM analytics.location_hourly_rollup r JOIN analytics.locations l USING (location_code)
-    GROUP BY r.business_day, r.location_code, l.time_zone, r.hour_of_day
-    HAVING sum(r.order_count) <> 0
-    ORDER BY r.business_day DESC, r.location_code, r.hour_of_day;
+    SELECT s.business_day, s.location_code, l.time_zone, s.hour_of_day, s.order_count, s.total_revenue, s.avg_order_value, s.total_tips, s.avg_tip
+    FROM (
+      SELECT r.business_day, r.location_code, r.hour_of_day,${sql.raw(revenueAndTips('r'))}
+      FROM analytics.location_hourly_rollup r
+      GROUP BY r.business_day, r.location_code, r.hour_of_day
+      HAVING sum(r.order_count) <> 0
+    ) AS s
+    JOIN analytics.locations l USING (location_code);
     COMMENT ON VIEW analytics.location_hourly_sales IS 'Paid orders by each location''s business day and local hour of day (0-23, in its own zone): peak hours compared across zones.';
   `.execute(db);
 }
