@@ -1,9 +1,13 @@
 /**
- * Dashboards at scale: a warehouse of `orders` paid orders over 90 days and 12 locations (with their
- * items, payments and feedback, filled with set-based SQL), the rollups built from it, and every
- * Metabase card's SQL timed as analytics_reader (the median of several runs each). Beside it, the
- * ingestion throughput with and without the rollup triggers, same machine, same run.
+ * Dashboards over years of history: a warehouse of `orders` paid orders spread over `years` years at
+ * 12 locations in Ontario, Newfoundland, British Columbia and India (their zones and two 04:00 cut-offs
+ * set as `locations set` does), with their items from a 200-item menu, payments and feedback, filled
+ * with set-based SQL; the rollups built from it by `rollups rebuild`; every view checked against the
+ * facts in six session zones; and every Metabase card's SQL timed as analytics_reader (the median of
+ * several runs each). Beside it, the ingestion throughput with and without the rollup triggers, same
+ * machine, same run.
  */
+import type pg from 'pg';
 import { Batch } from '../activities/warehouse/batch.js';
 import { decodeText } from '../activities/ingestion/decode.js';
 import { loadProcessors } from '../processors/registry.js';
@@ -11,7 +15,11 @@ import { BatchWriter } from '../activities/warehouse/batch-writer.js';
 import { takeOwnership } from '../activities/warehouse/ownership.js';
 import { generateEvents } from '../generator-api/index.js';
 import { cardsOf, RESTAURANT_DASHBOARDS } from '../metabase/dashboards.js';
+import { compareViewsWithFacts, type ViewMismatch } from '../test/support/view-equivalence.js';
+import { warehouseDbOver } from '../warehouse/connect.js';
+import { setLocation, type LocationChange } from '../warehouse/locations.js';
 import { ANALYTICS_READER_ROLE } from '../warehouse/roles.js';
+import { rebuildRollups } from '../warehouse/rollups.js';
 import type { BenchEnvironment, BenchWarehouse } from './environment.js';
 import { Pipeline } from './pipeline.js';
 import { pressureStallMicros } from './proc-stats.js';
@@ -20,6 +28,8 @@ import { THROUGHPUT_SEED } from './throughput.js';
 
 export interface DashboardsOptions {
   readonly orders: number;
+  /** How many years of history the orders spread over. */
+  readonly years: number;
   /** Timed runs per card (after one warm-up run); the median counts. */
   readonly runs: number;
   /** Throughput windows with and without rollups; 0 skips that comparison. */
@@ -30,13 +40,18 @@ export interface DashboardsOptions {
 
 export interface DashboardsResult {
   readonly orders: number;
+  readonly history_years: number;
+  readonly locations: number;
   readonly slowest_card_ms: number;
   readonly all_cards_ms: number;
   readonly cards: Record<string, number>;
-  /** Where the time went before the cards ran. */
+  /** Where the time went before the cards ran: the fill, and `rollups rebuild` over it. */
   readonly fill_seconds: number;
-  readonly rollup_build_seconds: number;
+  readonly rebuild_seconds: number;
   readonly rollup_rows: Record<string, number>;
+  /** Every view equals the same aggregate over the facts in each session zone, and no rollup key differs from the facts. */
+  readonly views_equal_facts: boolean;
+  readonly view_checks: { readonly zones: string[]; readonly views: string[]; readonly seconds: number; readonly mismatches: ViewMismatch[]; readonly rollup_discrepancies: number };
   readonly cpu_pressure_percent_during_cards?: number;
   readonly ingest_eps_with_rollups?: number;
   readonly ingest_eps_without_rollups?: number;
@@ -51,8 +66,22 @@ export interface DashboardsResult {
 const WRITER_EVENTS = 60_000;
 const WRITER_BATCH = 2_000;
 
-const DAYS = 90;
-const LOCATIONS = 12;
+/** Four provinces' zones and India's (set, since its code names no province), two with a 04:00 cut-off. */
+const LOCATIONS: readonly LocationChange[] = [
+  { code: 'LOC-ON-001' },
+  { code: 'LOC-ON-002', businessDayStart: '04:00' },
+  { code: 'LOC-ON-003' },
+  { code: 'LOC-ON-004' },
+  { code: 'LOC-NL-001' },
+  { code: 'LOC-NL-002' },
+  { code: 'LOC-BC-001', businessDayStart: '04:00' },
+  { code: 'LOC-BC-002' },
+  { code: 'LOC-BC-003' },
+  { code: 'LOC-IN-001', timeZone: 'Asia/Kolkata' },
+  { code: 'LOC-IN-002', timeZone: 'Asia/Kolkata' },
+  { code: 'LOC-IN-003', timeZone: 'Asia/Kolkata' },
+];
+const MENU_ITEMS = 200;
 /** Rows per INSERT … SELECT: two run at a time, one per core. */
 const FILL_CHUNK = 1_000_000;
 const ROLLUP_TRIGGERS = [
@@ -69,25 +98,27 @@ const median = (values: number[]) => {
 };
 
 /*
- * Order i of n is placed at an even step through the last 90 days (so the table is in time order, as
- * ingestion leaves it); its id, and its children's, are derived from i so the children find it without
- * reading it. One or two lines from a 40-item menu; a payment each; feedback for three orders in ten.
+ * Order i of n is placed at an even step through the last `days` days (so the table is in time order,
+ * as ingestion leaves it); its id, and its children's, are derived from i so the children find it
+ * without reading it. One or two lines from a 200-item menu; a payment each; feedback for three orders
+ * in ten.
  */
-const fillStatements = (from: number, to: number, orders: number) => {
+const fillStatements = (from: number, to: number, orders: number, days: number) => {
   const orderId = (i: string) => `md5('order' || ${i})::uuid`;
-  const orderTs = (i: string) => `(now() - interval '${DAYS} days' + (${i}::double precision / ${orders}) * interval '${DAYS} days')`;
+  const orderTs = (i: string) => `(now() - interval '${days} days' + (${i}::double precision / ${orders}) * interval '${days} days')`;
+  const locations = `ARRAY[${LOCATIONS.map(({ code }) => `'${code}'`).join(', ')}]`;
   const money = `
     CROSS JOIN LATERAL (SELECT round((8 + (i * 7919 % 6000) / 100.0)::numeric, 2) AS subtotal) s
     CROSS JOIN LATERAL (SELECT round(s.subtotal * 0.08, 2) AS tax, round(s.subtotal * ((i % 5) * 0.05), 2) AS tip) t`;
   return [
     `INSERT INTO analytics.orders (order_id, visit_id, service_type, order_ts, location_code, subtotal, tax, tip, total)
-     SELECT ${orderId('i')}, NULL, (ARRAY['dine_in', 'takeout', 'delivery'])[1 + i / ${LOCATIONS} % 3], ${orderTs('i')},
-            'LOC-' || lpad((1 + i % ${LOCATIONS})::text, 3, '0'), s.subtotal, t.tax, t.tip, s.subtotal + t.tax + t.tip
+     SELECT ${orderId('i')}, NULL, (ARRAY['dine_in', 'takeout', 'delivery'])[1 + i / ${LOCATIONS.length} % 3], ${orderTs('i')},
+            (${locations})[1 + i % ${LOCATIONS.length}], s.subtotal, t.tax, t.tip, s.subtotal + t.tax + t.tip
      FROM generate_series(${from}::bigint, ${to - 1}) AS i ${money}`,
     `INSERT INTO analytics.order_items (order_item_id, order_id, menu_item_id, category, item_name, unit_price, qty, extended_price, created_at)
      SELECT md5('item' || i || '/' || line)::uuid, ${orderId('i')}, NULL,
             (ARRAY['burger', 'pizza', 'pasta', 'salad', 'dessert', 'coffee', 'alcohol', 'soft_drink'])[1 + (i + line) % 8],
-            'Item ' || ((i + line) % 40), 3 + (i + line) % 40 * 0.5, 1 + line % 2, (3 + (i + line) % 40 * 0.5) * (1 + line % 2), ${orderTs('i')}
+            'Item ' || ((i + line) % ${MENU_ITEMS}), 3 + (i + line) % ${MENU_ITEMS} * 0.1, 1 + line % 2, (3 + (i + line) % ${MENU_ITEMS} * 0.1) * (1 + line % 2), ${orderTs('i')}
      FROM generate_series(${from}::bigint, ${to - 1}) AS i CROSS JOIN LATERAL generate_series(1, 1 + i % 2) AS line`,
     `INSERT INTO analytics.payments (payment_id, order_id, method, provider, amount, auth_code, processed_at)
      SELECT md5('payment' || i)::uuid, ${orderId('i')}, 'card', 'bench', s.subtotal + t.tax + t.tip, NULL, ${orderTs('i')}
@@ -100,10 +131,10 @@ const fillStatements = (from: number, to: number, orders: number) => {
 
 /**
  * Fills the facts as a bulk load does: unlogged, without keys and indexes (built afterwards,
- * sorted) and with triggers off, so the rollups are then built from the facts by the
- * same rebuild an existing warehouse gets after the migration.
+ * sorted) and with triggers off, so the rollups are then built from the facts by `rollups rebuild`,
+ * as an existing warehouse's are after the migration.
  */
-async function fillWarehouse(warehouse: BenchWarehouse, orders: number, log: (line: string) => void): Promise<number> {
+async function fillWarehouse(warehouse: BenchWarehouse, orders: number, days: number, log: (line: string) => void): Promise<number> {
   const started = performance.now();
   await warehouse.pool.query(`
     ALTER TABLE analytics.order_items DROP CONSTRAINT order_items_order_id_fkey;
@@ -127,7 +158,7 @@ async function fillWarehouse(warehouse: BenchWarehouse, orders: number, log: (li
       await client.query("SET session_replication_role = replica; SET synchronous_commit = off; SET maintenance_work_mem = '256MB'");
       while (next < chunks.length) {
         const [from, to] = chunks[next++]!;
-        for (const statement of fillStatements(from, to, orders)) await client.query(statement);
+        for (const statement of fillStatements(from, to, orders, days)) await client.query(statement);
         log(`dashboards: filled orders ${from.toLocaleString('en')}..${to.toLocaleString('en')} (${round((performance.now() - started) / 1000)} s)`);
       }
     } finally {
@@ -146,20 +177,37 @@ async function fillWarehouse(warehouse: BenchWarehouse, orders: number, log: (li
   return (performance.now() - started) / 1000;
 }
 
-async function buildRollups(warehouse: BenchWarehouse): Promise<{ seconds: number; rows: Record<string, number> }> {
-  const started = performance.now();
+const ROLLUP_TABLES = ['sales_quarter_hour_rollup', 'location_hourly_rollup', 'menu_daily_rollup', 'menu_monthly_rollup', 'feedback_quarter_hour_rollup'] as const;
+
+/** `rollups rebuild` over the filled warehouse, month by month; then fresh statistics for the cards. */
+async function rebuild(warehouse: BenchWarehouse, log: (line: string) => void): Promise<{ seconds: number; rows: Record<string, number> }> {
   const client = await warehouse.connect();
   try {
-    // One pass over the whole range (a hash join of all orders and items) is the fastest build
-    // without the foreign-key indexes; `rollups rebuild` does the same day by day.
     await client.query("SET work_mem = '256MB'");
-    await client.query(`SELECT analytics.rebuild_rollups(date_trunc('day', min(order_ts), 'UTC'), date_trunc('day', max(order_ts), 'UTC') + interval '1 day') FROM analytics.orders`);
-    await client.query('VACUUM ANALYZE analytics.sales_hourly_rollup, analytics.menu_daily_rollup, analytics.feedback_hourly_rollup');
-    const { rows } = await client.query<Record<string, string>>(`
-      SELECT (SELECT count(*) FROM analytics.sales_hourly_rollup) AS sales_hourly_rollup,
-             (SELECT count(*) FROM analytics.menu_daily_rollup) AS menu_daily_rollup,
-             (SELECT count(*) FROM analytics.feedback_hourly_rollup) AS feedback_hourly_rollup`);
-    return { seconds: (performance.now() - started) / 1000, rows: Object.fromEntries(Object.entries(rows[0]!).map(([name, count]) => [name, Number(count)])) };
+    const report = await rebuildRollups(client, { onChunk: (chunk) => chunk.done % 12 === 0 && log(`dashboards: rebuilt ${chunk.done} of ${chunk.of} months`) });
+    await client.query(`VACUUM ANALYZE ${ROLLUP_TABLES.map((table) => `analytics.${table}`).join(', ')}`);
+    const { rows } = await client.query<Record<string, string>>(`SELECT ${ROLLUP_TABLES.map((table) => `(SELECT count(*) FROM analytics.${table}) AS ${table}`).join(', ')}`);
+    return { seconds: report.seconds, rows: Object.fromEntries(Object.entries(rows[0]!).map(([name, count]) => [name, Number(count)])) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The views against the facts in every session zone, and the rollups against the facts key by key. */
+async function checkViews(warehouse: BenchWarehouse): Promise<DashboardsResult['view_checks']> {
+  const started = performance.now();
+  const client: pg.Client = await warehouse.connect();
+  try {
+    await client.query("SET work_mem = '256MB'");
+    const compared = await compareViewsWithFacts(client);
+    const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM analytics.rollup_discrepancies('-infinity')");
+    return {
+      zones: [...new Set(compared.map((c) => c.zone))],
+      views: [...new Set(compared.map((c) => c.view))],
+      seconds: round((performance.now() - started) / 1000),
+      mismatches: compared.filter((c) => c.differing > 0 || c.viewRows === 0),
+      rollup_discrepancies: Number(rows[0]!.n),
+    };
   } finally {
     await client.end();
   }
@@ -280,24 +328,32 @@ export async function measureDashboards(env: BenchEnvironment, options: Dashboar
 
   const warehouse = await env.createWarehouse('dashboards');
   try {
-    log(`dashboards: filling ${options.orders.toLocaleString('en')} paid orders over ${DAYS} days and ${LOCATIONS} locations`);
-    const fillSeconds = await fillWarehouse(warehouse, options.orders, log);
-    const rollups = await buildRollups(warehouse);
-    log(`dashboards: filled in ${round(fillSeconds)} s, rollups built in ${round(rollups.seconds)} s: ${JSON.stringify(rollups.rows)}`);
+    const days = Math.round(options.years * 365.25);
+    for (const location of LOCATIONS) await setLocation(warehouseDbOver(warehouse.pool), { businessDayStart: '00:00', ...location });
+    log(`dashboards: filling ${options.orders.toLocaleString('en')} paid orders over ${options.years} years (${days} days) at ${LOCATIONS.length} locations`);
+    const fillSeconds = await fillWarehouse(warehouse, options.orders, days, log);
+    const rollups = await rebuild(warehouse, log);
+    log(`dashboards: filled in ${round(fillSeconds)} s, rollups rebuilt in ${round(rollups.seconds)} s: ${JSON.stringify(rollups.rows)}`);
     const stallsBefore = pressureStallMicros();
     const cardsStarted = performance.now();
     const cards = await timeCards(warehouse, options.runs);
     const stallsAfter = pressureStallMicros();
     const elapsedMicros = (performance.now() - cardsStarted) * 1000;
     const times = Object.values(cards);
+    const viewChecks = await checkViews(warehouse);
+    log(`dashboards: views against the facts in ${viewChecks.zones.length} zones: ${viewChecks.mismatches.length} mismatches, ${viewChecks.rollup_discrepancies} rollup discrepancies (${viewChecks.seconds} s)`);
     return {
       orders: options.orders,
+      history_years: options.years,
+      locations: LOCATIONS.length,
       slowest_card_ms: Math.max(...times),
       all_cards_ms: round(times.reduce((sum, time) => sum + time, 0), 2),
       cards,
       fill_seconds: round(fillSeconds),
-      rollup_build_seconds: round(rollups.seconds),
+      rebuild_seconds: round(rollups.seconds),
       rollup_rows: rollups.rows,
+      views_equal_facts: viewChecks.mismatches.length === 0 && viewChecks.rollup_discrepancies === 0,
+      view_checks: viewChecks,
       cpu_pressure_percent_during_cards: stallsBefore && stallsAfter ? round(((stallsAfter.cpu - stallsBefore.cpu) / elapsedMicros) * 100) : undefined,
       ...ingest,
     };

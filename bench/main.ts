@@ -12,7 +12,8 @@ Measurements (in the order a run takes them):
   naive        the old way: one autocommitted INSERT per event and fact
   latency      an event's ts → its row visible, at 1,000 events/s
   recovery     SIGKILL the worker under load: seconds until ingestion moves, lost and doubled events
-  dashboards   every Metabase card's SQL on 10 million paid orders (rollups), and ingestion with/without rollups
+  dashboards   every Metabase card's SQL on 2 million paid orders over 5 years at 12 locations in four zones
+               (rollups), the views checked against the facts in six session zones, and ingestion with/without rollups
   scaling      throughput with events_raw holding 0, 1 million and 10 million rows (minutes: last)
 
 Writes bench/results/latest.json and latest.meta.json; method and latest numbers: bench/README.md.
@@ -31,7 +32,8 @@ const program = new Command('npm run bench --')
   .option('--quick', 'short phases: a smoke run in about two minutes (scaling only when named in --only)')
   .option('--seconds <n>', 'length of the sustained throughput window; the other phases scale with it (default 60, 10 with --quick)')
   .option('--skip-scaling', 'leave out the scaling measurement and its 10-million-row pre-fill')
-  .option('--dashboard-orders <n>', 'paid orders in the dashboards warehouse (default 10000000; 200000 with --quick)')
+  .option('--dashboard-orders <n>', 'paid orders in the dashboards warehouse (default 2000000; 200000 with --quick)')
+  .option('--dashboard-years <n>', 'years of history those orders spread over (default 5)')
   .option('--profile', 'during throughput: CPU-profile the worker (node --cpu-prof) and record PostgreSQL statement times (pg_stat_statements)')
   .addHelpText('after', HELP_AFTER)
   .exitOverride()

@@ -19,8 +19,10 @@ export const benchFlagsSchema = z.object({
   seconds: z.coerce.number({ error: 'must be a whole number of seconds ≥ 5' }).int({ error: 'must be a whole number of seconds ≥ 5' }).min(5, { error: 'must be a whole number of seconds ≥ 5' }).max(3_600, { error: 'must be at most 3600 seconds' }).optional(),
   skipScaling: z.boolean().default(false),
   profile: z.boolean().default(false),
-  /** Paid orders in the dashboards warehouse (default 10 million, 200,000 with --quick). */
+  /** Paid orders in the dashboards warehouse (default 2 million, 200,000 with --quick). */
   dashboardOrders: z.coerce.number({ error: 'must be a whole number of orders ≥ 1000' }).int({ error: 'must be a whole number of orders ≥ 1000' }).min(1_000, { error: 'must be a whole number of orders ≥ 1000' }).max(100_000_000, { error: 'must be at most 100000000' }).optional(),
+  /** Years of history the dashboards warehouse's orders spread over (default 5). */
+  dashboardYears: z.coerce.number({ error: 'must be a number of years from 0.1 to 20' }).min(0.1, { error: 'must be a number of years from 0.1 to 20' }).max(20, { error: 'must be a number of years from 0.1 to 20' }).optional(),
 });
 export type BenchFlags = z.output<typeof benchFlagsSchema>;
 

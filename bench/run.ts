@@ -97,7 +97,15 @@ function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number })
     api_rss_mb_peak: peaks.api ?? null,
     scaling: empty !== undefined && oneMillion !== undefined && tenMillion !== undefined ? { empty_eps: empty, rows_1m_eps: oneMillion, rows_10m_eps: tenMillion } : null,
     dashboards: outcomes.dashboards
-      ? { orders: outcomes.dashboards.orders, slowest_card_ms: outcomes.dashboards.slowest_card_ms, all_cards_ms: outcomes.dashboards.all_cards_ms, cards: outcomes.dashboards.cards }
+      ? {
+          orders: outcomes.dashboards.orders,
+          history_years: outcomes.dashboards.history_years,
+          slowest_card_ms: outcomes.dashboards.slowest_card_ms,
+          all_cards_ms: outcomes.dashboards.all_cards_ms,
+          cards: outcomes.dashboards.cards,
+          rebuild_seconds: outcomes.dashboards.rebuild_seconds,
+          views_equal_facts: outcomes.dashboards.views_equal_facts,
+        }
       : null,
     streams: outcomes.streams?.figures ?? null,
   };
@@ -141,7 +149,8 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
       }),
     dashboards: () =>
       measureDashboards(env, {
-        orders: options.dashboardOrders ?? (options.quick ? 200_000 : 10_000_000),
+        orders: options.dashboardOrders ?? (options.quick ? 200_000 : 2_000_000),
+        years: options.dashboardYears ?? 5,
         runs: options.quick ? 3 : 7,
         ingestSeconds: Math.max(5, Math.round(durations.throughputSeconds / 3)),
         warmUpSeconds: durations.warmUpSeconds,
@@ -207,7 +216,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
     finishedAt: finishedAt.toISOString(),
     seconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 1),
     measurements,
-    flags: { only: options.only, quick: options.quick, seconds: options.seconds, skipScaling: options.skipScaling, profile: options.profile, dashboardOrders: options.dashboardOrders },
+    flags: { only: options.only, quick: options.quick, seconds: options.seconds, skipScaling: options.skipScaling, profile: options.profile, dashboardOrders: options.dashboardOrders, dashboardYears: options.dashboardYears },
     durations,
     machine,
     phases,

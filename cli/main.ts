@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/env.js';
 import { apiCommand } from './commands/api.js';
 import { ingestCommand } from './commands/ingest.js';
+import { locationsCommand } from './commands/locations.js';
 import { maintenanceCommand } from './commands/maintenance.js';
 import { metabaseCommand } from './commands/metabase.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -23,6 +24,7 @@ const program = new Command('restaurant-stack')
   .addCommand(ingestCommand())
   .addCommand(maintenanceCommand())
   .addCommand(rollupsCommand())
+  .addCommand(locationsCommand())
   .addCommand(reprocessCommand())
   .addCommand(metabaseCommand());
 

@@ -31,6 +31,15 @@ const booleanText = optionalText.pipe(z.stringbool().optional());
 /** Whether a setting of the schema names a file (see fileSetting). */
 export const namesFile = (setting: z.ZodType): boolean => setting.meta()?.namesFile === true;
 
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Every setting the stack reads from its environment. An external component named here
  * (DATABASE_URL, TEMPORAL_ADDRESS, RESTAURANT_API_URL) replaces the embedded one.
@@ -45,6 +54,12 @@ export const environmentSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier')
     .default('restaurant_analytics'),
+  /** The zone of a location whose code names no Canadian province (LOC-IN-001); `locations set` sets any one's. */
+  WAREHOUSE_TIME_ZONE: z
+    .string()
+    .trim()
+    .refine(isTimeZone, { error: 'an IANA time zone such as America/Toronto or Asia/Kolkata' })
+    .default('America/Toronto'),
   EMBEDDED_POSTGRES_PORT: port.default(54329),
   RESTAURANT_DB_PASSWORD: optionalText,
   ETL_DB_PASSWORD: optionalText,

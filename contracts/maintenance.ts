@@ -7,7 +7,7 @@ export interface MaintenanceInput {
   retentionMaxChunks: number;
 }
 
-export type MaintenanceTask = 'health_check' | 'data_consistency' | 'raw_retention' | 'analyze';
+export type MaintenanceTask = 'health_check' | 'data_consistency' | 'raw_retention' | 'rollup_folding' | 'analyze';
 
 /** What each maintenance activity hands back to the workflow (the full details stay in the warehouse). */
 export interface MaintenanceOutcome {

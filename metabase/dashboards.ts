@@ -41,11 +41,12 @@ export const RESTAURANT_DASHBOARDS: readonly DashboardDefinition[] = [
   },
   {
     name: 'Performance KPIs',
-    description: 'Revenue, average order value and customer satisfaction over the last 30 days.',
+    description: 'Revenue, average order value and customer satisfaction over the last 30 days; sales by each location’s own business day.',
     cards: [
       ...row(0, KPI.height, KPI.width, cards.revenueLast30Days, cards.averageOrderValueLast30Days, cards.satisfactionLast30Days, cards.netPromoterScoreLast30Days),
       ...row(3, 6, HALF, cards.dailyRevenue, cards.dailySatisfaction),
       ...row(9, 5, FULL, cards.locationKpis),
+      ...row(14, 7, FULL, cards.salesByBusinessDayAndLocation),
     ],
   },
   {

@@ -13,6 +13,8 @@ import * as streamOwnership from './0011_stream_ownership.js';
 import * as streamConsumers from './0012_stream_consumers.js';
 import * as healthPerStream from './0013_health_per_stream.js';
 import * as sessionPresence from './0014_session_presence.js';
+import * as locations from './0015_locations.js';
+import * as localTimeRollups from './0016_local_time_rollups.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -30,6 +32,8 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0012_stream_consumers': streamConsumers,
   '0013_health_per_stream': healthPerStream,
   '0014_session_presence': sessionPresence,
+  '0015_locations': locations,
+  '0016_local_time_rollups': localTimeRollups,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

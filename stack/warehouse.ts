@@ -5,6 +5,7 @@ import type { StackConfig } from '../config/env.js';
 import { ensureWarehouseDatabase, migrateWarehouse } from '../warehouse/migrate.js';
 import { ETL_ROLE, roleConnectionString, type RolePasswords } from '../warehouse/roles.js';
 import type { LineSink } from './child-process.js';
+import { readRuntimeState } from './runtime-state.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { rolePasswords } from './role-passwords.js';
 
@@ -57,7 +58,7 @@ export async function applyPluginSetup(config: StackConfig, adminUrl: string, lo
 export async function startWarehouse(config: StackConfig, sinks: { postgres: LineSink; migrate: LineSink }): Promise<Warehouse> {
   const warehouse = await openWarehouse(config, sinks);
   try {
-    const report = await migrateWarehouse({ connectionString: warehouse.adminUrl, passwords: warehouse.passwords, log: sinks.migrate });
+    const report = await migrateWarehouse({ connectionString: warehouse.adminUrl, passwords: warehouse.passwords, defaultTimeZone: config.WAREHOUSE_TIME_ZONE, log: sinks.migrate });
     sinks.migrate(report.applied.length === 0 ? 'warehouse schema up to date' : `applied ${report.applied.map((m) => m.name).join(', ')}`);
     await applyPluginSetup(config, warehouse.adminUrl, sinks.migrate);
     if (!config.ETL_DB_PASSWORD && !warehouse.embedded) sinks.migrate(`ETL_DB_PASSWORD is not set: the worker connects with DATABASE_URL's role instead of ${ETL_ROLE}`);
@@ -65,5 +66,21 @@ export async function startWarehouse(config: StackConfig, sinks: { postgres: Lin
   } catch (error) {
     await warehouse.embedded?.stop();
     throw error;
+  }
+}
+
+/**
+ * A connection for an operator command (`rollups`, `locations`): to the database DATABASE_URL names,
+ * the running stack's, or the embedded one started for the command and stopped after it.
+ */
+export async function withOperatorConnection<T>(config: StackConfig, applicationName: string, log: LineSink, use: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const running = config.DATABASE_URL ? undefined : readRuntimeState(config.DATA_DIR);
+  const warehouse = running ? undefined : await openWarehouse(config, { postgres: () => undefined, migrate: log });
+  const pool = new pg.Pool({ connectionString: running?.databaseUrl ?? warehouse!.adminUrl, application_name: applicationName, max: 1 });
+  try {
+    return await use(pool);
+  } finally {
+    await pool.end().catch(() => undefined);
+    await warehouse?.embedded?.stop();
   }
 }

@@ -19,6 +19,8 @@ export interface MigrateWarehouseOptions {
   readonly passwords?: RolePasswords;
   readonly log?: (line: string) => void;
   readonly direction?: MigrationDirection;
+  /** WAREHOUSE_TIME_ZONE: the zone of locations whose code names no known province; applied after migrating up. */
+  readonly defaultTimeZone?: string;
 }
 
 export interface AppliedMigration {
@@ -91,11 +93,23 @@ export async function migrateWarehouse(options: MigrateWarehouseOptions): Promis
     if (direction === 'latest' || direction === 'up') {
       roles = await ensureWarehouseRoles(session, passwords, log);
       await grantWarehousePrivileges(session, log);
+      if (options.defaultTimeZone) await applyDefaultTimeZone(session, options.defaultTimeZone, log);
     }
     return { database, applied, current, roles };
   } finally {
     await db.destroy();
     // Closing the session releases the advisory lock.
     await session.end();
+  }
+}
+
+/** Locations that had the old default zone follow the new one, their business days re-derived. */
+async function applyDefaultTimeZone(session: pg.Client, zone: string, log: (line: string) => void): Promise<void> {
+  try {
+    const { rows } = await session.query<{ moved: number }>('SELECT analytics.set_default_time_zone($1) AS moved', [zone]);
+    const moved = rows[0]?.moved ?? 0;
+    if (moved > 0) log(`migrate: WAREHOUSE_TIME_ZONE is ${zone}: ${moved} location(s) that had the default zone moved to it, their business days re-derived`);
+  } catch (error) {
+    throw new Error(`WAREHOUSE_TIME_ZONE=${zone}: ${errorMessage(error)}`, { cause: error });
   }
 }

@@ -1,80 +1,95 @@
 import type pg from 'pg';
 
-const DAY_MS = 86_400_000;
-
 export interface RollupRebuildChunk {
-  /** The UTC day recomputed, YYYY-MM-DD. */
-  readonly day: string;
-  readonly salesRows: number;
-  readonly menuRows: number;
-  readonly feedbackRows: number;
-  /** Days done so far, and in all. */
+  /** The UTC month brought to its facts, YYYY-MM. */
+  readonly month: string;
+  /** Keys whose sums differed from the facts and were corrected, per rollup. */
+  readonly salesKeys: number;
+  readonly locationKeys: number;
+  readonly menuKeys: number;
+  readonly feedbackKeys: number;
+  /** Months done so far, and in all. */
   readonly done: number;
   readonly of: number;
 }
 
 export interface RollupRebuildReport {
+  /** First day of the first month, and of the month after the last; null when there is nothing. */
   readonly from: string | null;
   readonly to: string | null;
-  readonly days: number;
+  readonly months: number;
+  /** Keys corrected in all. */
+  readonly corrected: number;
   readonly seconds: number;
 }
 
 export interface RollupRebuildOptions {
-  /** First day (UTC) to recompute; default: the earliest fact or rollup row. */
+  /** A day in the first month to bring to its facts; default: the earliest fact or rollup row. */
   readonly from?: Date;
-  /** Day (UTC) to stop before; default: the day after the latest fact or rollup row. */
+  /** Day to stop before (its month is included unless it is the month's first day); default: after the latest. */
   readonly to?: Date;
   readonly onChunk?: (chunk: RollupRebuildChunk) => void;
 }
 
-const floorToUtcDay = (time: Date) => new Date(Math.floor(time.getTime() / DAY_MS) * DAY_MS);
-const ceilToUtcDay = (time: Date) => new Date(Math.ceil(time.getTime() / DAY_MS) * DAY_MS);
+/** A business day's orders lie up to two days either side of its date (a zone is at most 14 hours from UTC, a cut-off under a day). */
+const MARGIN_MS = 2 * 86_400_000;
+
+const monthOf = (time: Date) => new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), 1));
+const nextMonth = (month: Date) => new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
+const isoDay = (time: Date) => time.toISOString().slice(0, 10);
 
 /** The span of every fact and rollup row, so a rebuild also clears rollup rows whose facts are gone. */
 async function warehouseSpan(db: pg.Pool | pg.ClientBase): Promise<{ first: Date | null; last: Date | null }> {
   const { rows } = await db.query<{ first: Date | null; last: Date | null }>(
     `SELECT least((SELECT min(order_ts) FROM analytics.orders), (SELECT min(created_ts) FROM analytics.feedback),
-                  (SELECT min(hour) FROM analytics.sales_hourly_rollup), (SELECT min(hour) FROM analytics.feedback_hourly_rollup),
-                  (SELECT min(day)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_daily_rollup)) AS first,
+                  (SELECT min(quarter_hour) FROM analytics.sales_quarter_hour_rollup), (SELECT min(quarter_hour) FROM analytics.feedback_quarter_hour_rollup),
+                  (SELECT min(business_day)::timestamp AT TIME ZONE 'UTC' FROM analytics.location_hourly_rollup),
+                  (SELECT min(day)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_daily_rollup),
+                  (SELECT min(month)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_monthly_rollup)) AS first,
             greatest((SELECT max(order_ts) FROM analytics.orders), (SELECT max(created_ts) FROM analytics.feedback),
-                     (SELECT max(hour) FROM analytics.sales_hourly_rollup), (SELECT max(hour) FROM analytics.feedback_hourly_rollup),
-                     (SELECT max(day)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_daily_rollup)) AS last`,
+                     (SELECT max(quarter_hour) FROM analytics.sales_quarter_hour_rollup), (SELECT max(quarter_hour) FROM analytics.feedback_quarter_hour_rollup),
+                     (SELECT max(business_day)::timestamp AT TIME ZONE 'UTC' FROM analytics.location_hourly_rollup),
+                     (SELECT max(day)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_daily_rollup),
+                     (SELECT max(month)::timestamp AT TIME ZONE 'UTC' FROM analytics.menu_monthly_rollup)) AS last`,
   );
   return rows[0]!;
 }
 
 /**
- * Recomputes every rollup from the fact tables, one UTC day per transaction (analytics.rebuild_rollups).
- * Idempotent, and safe while ingestion runs: each day's transaction waits for the writers holding a
- * rollup slot and holds new ones back only for that day.
+ * Brings every rollup to the same aggregate over the fact tables, one UTC month per transaction
+ * (analytics.rebuild_rollups): each month's differences are read in one snapshot and added to the
+ * transaction's own writer slot, so it never waits for ingestion nor holds it up, and a second run
+ * corrects nothing. A range given in days is widened to whole months.
  */
 export async function rebuildRollups(db: pg.Pool | pg.ClientBase, options: RollupRebuildOptions = {}): Promise<RollupRebuildReport> {
   const started = Date.now();
   const span = options.from && options.to ? { first: options.from, last: options.to } : await warehouseSpan(db);
-  const first = options.from ?? span.first;
-  const last = options.to ?? span.last;
-  if (!first || !last) return { from: null, to: null, days: 0, seconds: 0 };
-  const from = floorToUtcDay(first);
-  // A `to` that is already a day boundary stays exclusive; the latest row's day is included.
-  const to = options.to ? ceilToUtcDay(options.to) : new Date(floorToUtcDay(last).getTime() + DAY_MS);
-  if (to <= from) throw new Error(`rollups rebuild: --to (${to.toISOString()}) must come after --from (${from.toISOString()})`);
-  const days = Math.round((to.getTime() - from.getTime()) / DAY_MS);
-  for (let done = 0; done < days; done += 1) {
-    const dayStart = new Date(from.getTime() + done * DAY_MS);
-    const { rows } = await db.query<{ result: { sales_rows: number; menu_rows: number; feedback_rows: number } }>(
-      'SELECT analytics.rebuild_rollups($1, $2) AS result',
-      [dayStart, new Date(dayStart.getTime() + DAY_MS)],
+  const first = options.from ?? (span.first && new Date(span.first.getTime() - MARGIN_MS));
+  const last = options.to ?? (span.last && new Date(span.last.getTime() + MARGIN_MS));
+  if (!first || !last) return { from: null, to: null, months: 0, corrected: 0, seconds: 0 };
+  const from = monthOf(first);
+  // A `to` on a month's first day stays exclusive; otherwise its month is included.
+  const to = options.to && monthOf(options.to).getTime() === options.to.getTime() ? options.to : nextMonth(monthOf(last));
+  if (to <= from) throw new Error(`rollups rebuild: --to (${isoDay(to)}) must come after --from (${isoDay(from)})`);
+  const months: Date[] = [];
+  for (let month = from; month < to; month = nextMonth(month)) months.push(month);
+  let corrected = 0;
+  for (const [index, month] of months.entries()) {
+    const { rows } = await db.query<{ result: { sales_keys: number; location_keys: number; menu_keys: number; feedback_keys: number } }>(
+      'SELECT analytics.rebuild_rollups($1::date) AS result',
+      [isoDay(month)],
     );
     const result = rows[0]!.result;
+    corrected += result.sales_keys + result.location_keys + result.menu_keys + result.feedback_keys;
     options.onChunk?.({
-      day: dayStart.toISOString().slice(0, 10),
-      salesRows: result.sales_rows,
-      menuRows: result.menu_rows,
-      feedbackRows: result.feedback_rows,
-      done: done + 1,
-      of: days,
+      month: isoDay(month).slice(0, 7),
+      salesKeys: result.sales_keys,
+      locationKeys: result.location_keys,
+      menuKeys: result.menu_keys,
+      feedbackKeys: result.feedback_keys,
+      done: index + 1,
+      of: months.length,
     });
   }
-  return { from: from.toISOString(), to: to.toISOString(), days, seconds: (Date.now() - started) / 1000 };
+  return { from: isoDay(from), to: isoDay(to), months: months.length, corrected, seconds: (Date.now() - started) / 1000 };
 }

@@ -235,6 +235,31 @@ export interface SatisfactionSummaryView {
   detractor_rate: ViewColumn<string>;
 }
 
+/** Every location the warehouse has seen, with its zone and the local time its business day starts. */
+export interface LocationsTable {
+  location_code: string;
+  name: string | null;
+  /** An IANA zone name, e.g. America/Toronto. */
+  time_zone: string;
+  /** A time of day, read as "04:00:00". */
+  business_day_start: ColumnType<string, string | undefined, string>;
+  time_zone_source: 'province' | 'warehouse default' | 'operator';
+  first_seen_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface LocationDailySalesView {
+  /** A local date; node-postgres reads a date as midnight in the process's zone, so select business_day::text to keep it a date. */
+  business_day: ViewColumn<Date>;
+  location_code: ViewColumn<string>;
+  time_zone: ViewColumn<string>;
+  order_count: ViewColumn<string>;
+  total_revenue: ViewColumn<string>;
+  avg_order_value: ViewColumn<string>;
+  total_tips: ViewColumn<string>;
+  avg_tip: ViewColumn<string>;
+}
+
 export interface IngestionStatusView {
   stream_name: ViewColumn<string>;
   source_epoch: ViewColumn<string>;
@@ -271,6 +296,8 @@ export interface WarehouseDatabase {
   'analytics.menu_performance': MenuPerformanceView;
   'analytics.satisfaction_summary': SatisfactionSummaryView;
   'analytics.ingestion_status': IngestionStatusView;
+  'analytics.locations': LocationsTable;
+  'analytics.location_daily_sales': LocationDailySalesView;
 }
 
 export type NewEventRaw = Insertable<EventsRawTable>;

@@ -10,6 +10,9 @@ interface ConsistencyRow extends Record<string, unknown> {
   sample_ids: string[];
 }
 
+/** Each fold is its own short transaction; a run that meets more (a first run on a long history) leaves them to the next. */
+const MAX_FOLDS_PER_RUN = 2_000;
+
 /**
  * The maintenance schedule's activities: each does its task, records the result with its time in
  * analytics.maintenance_results, and returns a one-line summary.
@@ -73,6 +76,40 @@ export function createMaintenanceActivities(deps: { db: pg.Pool }) {
       const status = finished ? 'ok' : 'partial';
       await record(request.runId, 'raw_retention', startedAt, status, { cutoff, retention_days: request.days, deleted, chunks, chunk_rows: request.chunkRows, finished });
       return { task: 'raw_retention', status, summary: `deleted ${deleted} raw events ingested before ${cutoff.toISOString()} in ${chunks} chunks${finished ? '' : ' (more next run)'}` };
+    },
+
+    /**
+     * Folds what the rollups no longer need apart: the write slots of closed days, and the menu's days of
+     * closed months (analytics.rollups_closed_before(): two days ago), one short transaction each
+     * (writers wait for it, briefly).
+     * All-time and long-range cards then read one row per key and period however many writers there were.
+     */
+    async foldRollups(runId: string): Promise<MaintenanceOutcome> {
+      const startedAt = new Date();
+      const context = Context.current();
+      const { rows: due } = await db.query<{ kind: 'slots' | 'menu month'; period: string }>(
+        'SELECT kind, period::text AS period FROM analytics.rollup_folds_due()',
+      );
+      const folded = { slots: 0, 'menu month': 0 };
+      let rowsWritten = 0;
+      for (const { kind, period } of due.slice(0, MAX_FOLDS_PER_RUN)) {
+        if (context.cancellationSignal.aborted) break;
+        const { rows } = await db.query<{ written: string }>(
+          kind === 'slots' ? 'SELECT analytics.fold_rollup_slots($1) AS written' : 'SELECT analytics.fold_menu_month($1) AS written',
+          [period],
+        );
+        rowsWritten += Number(rows[0]!.written);
+        folded[kind] += 1;
+        context.heartbeat(folded);
+      }
+      const remaining = due.length - folded.slots - folded['menu month'];
+      const details = { days_folded: folded.slots, menu_months_folded: folded['menu month'], rows_written: rowsWritten, remaining };
+      await record(runId, 'rollup_folding', startedAt, remaining === 0 ? 'ok' : 'partial', details);
+      return {
+        task: 'rollup_folding',
+        status: remaining === 0 ? 'ok' : 'partial',
+        summary: `folded the write slots of ${folded.slots} days and ${folded['menu month']} menu months into ${rowsWritten} rows${remaining ? ` (${remaining} more next run)` : ''}`,
+      };
     },
 
     async analyzeWarehouse(runId: string): Promise<MaintenanceOutcome> {

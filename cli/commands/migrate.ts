@@ -21,7 +21,7 @@ export function migrateCommand(): Command {
       const warehouse = running ? undefined : await openWarehouse(config, { postgres: () => undefined, migrate: log });
       try {
         const connectionString = running?.databaseUrl ?? warehouse!.adminUrl;
-        const report = await migrateWarehouse({ connectionString, passwords: warehouse?.passwords, direction: options.direction, log });
+        const report = await migrateWarehouse({ connectionString, passwords: warehouse?.passwords, direction: options.direction, defaultTimeZone: config.WAREHOUSE_TIME_ZONE, log });
         if (options.direction === 'latest') await applyPluginSetup(config, connectionString, log);
         log(report.applied.length === 0 ? `${report.database}: already up to date (${report.current ?? 'no migrations'})` : `${report.database}: now at ${report.current ?? 'no migrations'}`);
       } finally {

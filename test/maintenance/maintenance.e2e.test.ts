@@ -38,7 +38,7 @@ describe('maintenance', () => {
       taskQueue: testWorker.taskQueue,
       args: [input],
     })) as MaintenanceOutcome[];
-    expect(outcomes.map((outcome) => outcome.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'analyze']);
+    expect(outcomes.map((outcome) => outcome.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze']);
     expect(outcomes.every((outcome) => outcome.status !== 'failed')).toBe(true);
 
     const { rows: raw } = await warehouse.pool.query<{ n: string; oldest: string }>('SELECT count(*) AS n, min(event_offset) AS oldest FROM raw_data.events_raw');
@@ -46,11 +46,14 @@ describe('maintenance', () => {
     const { rows: results } = await warehouse.pool.query<{ task: string; status: string; details: Record<string, unknown> }>(
       'SELECT task, status, details FROM analytics.maintenance_results ORDER BY id',
     );
-    expect(results.map((row) => row.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'analyze']);
+    expect(results.map((row) => row.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze']);
     const retention = results.find((row) => row.task === 'raw_retention')!;
     expect(retention).toMatchObject({ status: 'ok', details: { deleted: 1_000, finished: true } });
     expect(retention.details.chunks).toBeGreaterThanOrEqual(7);
     expect(['healthy', 'warning', 'critical']).toContain(results[0]!.status);
+    // The simulated orders are weeks old: their days' write slots and months are folded, figures unchanged.
+    expect(results.find((row) => row.task === 'rollup_folding')).toMatchObject({ status: 'ok', details: { remaining: 0 } });
+    expect((await warehouse.pool.query("SELECT * FROM analytics.rollup_discrepancies('-infinity')")).rows).toEqual([]);
 
     // Ingestion went on during and after retention: the facts are whole.
     await waitForCheckpoint(warehouse.pool, handle.workflowId, 6_000);

@@ -4,6 +4,8 @@ import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { defineProcessor, payloadRecords } from '../../processors/processor.js';
 import { loadProcessors } from '../../processors/registry.js';
 import { orderItemAdded, paymentCaptured } from '../../processors/restaurant-facts.js';
+import { warehouseDbOver } from '../../warehouse/connect.js';
+import { setLocation } from '../../warehouse/locations.js';
 import { rebuildRollups } from '../../warehouse/rollups.js';
 import { REPROCESS_WORKFLOW_TYPE } from '../../contracts/reprocess.js';
 import { pauseSignal, reprocessProgressQuery, resumeSignal, rewindUpdate } from '../../workflows/messages.js';
@@ -16,8 +18,10 @@ import { expectViewsMatchFacts, rollupTotals } from './equivalence.js';
 
 /*
  * Two sources at once (two streams writing concurrently), their simulated clocks starting seconds
- * before midnight in New York (05:00Z) and in Tokyo (15:00Z), so hours and days split differently in
- * the two session time zones the views are read in.
+ * before a daylight-saving change: Toronto's spring forward (2026-03-08 07:00Z, 02:00 → 03:00) and
+ * Adelaide's fall back (2026-04-04 16:30Z, 03:00 → 02:00), so hours and days split differently in
+ * each session time zone the views are read in, half-hour zones included. Locations change zone and
+ * cut-off while both streams write.
  */
 describe('rollups after real ingestion under faults', () => {
   let warehouse: Awaited<ReturnType<typeof createMigratedWarehouse>>;
@@ -51,13 +55,19 @@ describe('rollups after real ingestion under faults', () => {
 
   it('duplicates, children first, drops, malformed, a restart, a rewind, a rebuild and a reprocess while ingesting: views equal the facts', async () => {
     const faults = { malformedRate: 0.01, invalidRate: 0.02, duplicateRate: 0.03, childrenFirstRate: 0.25 };
-    const newYork = await started({ port: 0, seed: 'rollups-ny', rate: 1_500, maxEvents: 5_000, dropEvery: 700, simulatedStart: '2026-03-01T04:59:50.000000+00:00', ...faults });
-    const tokyo = await started({ port: 0, seed: 'rollups-tokyo', legacy: true, rate: 1_500, maxEvents: 3_000, simulatedStart: '2026-03-01T14:59:50.000000+00:00', ...faults });
+    const newYork = await started({ port: 0, seed: 'rollups-ny', rate: 1_500, maxEvents: 5_000, dropEvery: 700, simulatedStart: '2026-03-08T06:59:50.000000+00:00', ...faults });
+    const tokyo = await started({ port: 0, seed: 'rollups-tokyo', legacy: true, rate: 1_500, maxEvents: 3_000, simulatedStart: '2026-04-04T16:29:50.000000+00:00', ...faults });
     const realtime = await startIngestion(testWorker, 'realtime', { sourceUrl: newYork.url });
     const polling = await startIngestion(testWorker, 'polling', { sourceUrl: tokyo.url });
 
-    // A rewind, a rebuild and a reprocess over what is there, all while both streams are still writing.
+    // Locations moved to other zones and cut-offs, a rewind, a rebuild and a reprocess over what is
+    // there, all while both streams are still writing.
+    await waitForCheckpoint(warehouse.pool, realtime.workflowId, 1_000);
+    const db = warehouseDbOver(warehouse.pool);
+    await setLocation(db, { code: 'LOC-ON-003', timeZone: 'America/St_Johns', businessDayStart: '04:00' });
+    await setLocation(db, { code: 'LOC-ON-005', timeZone: 'Asia/Kolkata' });
     await waitForCheckpoint(warehouse.pool, realtime.workflowId, 2_000);
+    await setLocation(db, { code: 'LOC-ON-005', timeZone: 'Australia/Adelaide', businessDayStart: '03:30' });
     await realtime.executeUpdate(rewindUpdate, { args: [{ offset: 500 }] });
     await rebuildRollups(warehouse.pool);
     const progress = await reprocess(testWorker, { from: { offset: 1 }, stream: realtime.workflowId, chunkEvents: 700, windowSeconds: 2 });
@@ -68,7 +78,7 @@ describe('rollups after real ingestion under faults', () => {
     // The Tokyo source restarts at offset 1 (a legacy source): a new epoch, new events in the same hours.
     const port = tokyo.port;
     await tokyo.close();
-    await started({ port, seed: 'rollups-tokyo-2', legacy: true, rate: 1_500, maxEvents: 1_000, simulatedStart: '2026-03-01T14:59:55.000000+00:00', ...faults });
+    await started({ port, seed: 'rollups-tokyo-2', legacy: true, rate: 1_500, maxEvents: 1_000, simulatedStart: '2026-04-04T16:29:55.000000+00:00', ...faults });
     await expect
       .poll(async () => (await warehouse.pool.query('SELECT source_epoch, event_offset FROM raw_data.stream_checkpoints WHERE stream_name = $1', [polling.workflowId])).rows[0], { timeout: 90_000 })
       .toEqual({ source_epoch: '2', event_offset: '1000' });
@@ -115,13 +125,16 @@ describe('rollups after real ingestion under faults', () => {
   it('rollups rebuild on a warehouse filled without rollups gives the same', async () => {
     const kept = await rollupTotals(warehouse.pool);
     expect(kept.length).toBeGreaterThan(0);
-    await warehouse.pool.query('TRUNCATE analytics.sales_hourly_rollup, analytics.menu_daily_rollup, analytics.feedback_hourly_rollup');
+    await warehouse.pool.query(
+      'TRUNCATE analytics.sales_quarter_hour_rollup, analytics.location_hourly_rollup, analytics.menu_daily_rollup, analytics.menu_monthly_rollup, analytics.feedback_quarter_hour_rollup',
+    );
     const report = await rebuildRollups(warehouse.pool);
-    expect(report.days).toBeGreaterThan(0);
+    expect(report.months).toBeGreaterThan(0);
+    expect(report.corrected).toBeGreaterThan(0);
     expect(await rollupTotals(warehouse.pool)).toEqual(kept);
     await expectViewsMatchFacts(warehouse.pool);
-    // Idempotent: a second rebuild changes nothing.
-    await rebuildRollups(warehouse.pool);
+    // Idempotent: a second rebuild finds nothing to correct.
+    expect((await rebuildRollups(warehouse.pool)).corrected).toBe(0);
     expect(await rollupTotals(warehouse.pool)).toEqual(kept);
   }, 60_000);
 

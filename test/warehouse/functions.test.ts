@@ -227,11 +227,11 @@ describe('validate_data_consistency()', () => {
 
     // A rollup row written by hand, not by the triggers, is out of step with the facts.
     const { rows: handWritten } = await sql<{ key: string }>`
-      INSERT INTO analytics.feedback_hourly_rollup AS r (hour, slot, feedback_count, rating_sum, nps_sum, satisfied_count, promoter_count, detractor_count)
-      VALUES (date_trunc('hour', now(), 'UTC') - interval '1 hour', 7, 1, 5, 10, 1, 1, 0)
-      ON CONFLICT (hour, slot) DO UPDATE SET feedback_count = r.feedback_count + 1
-      RETURNING to_char(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24"Z"') AS key`.execute(db);
-    plant('rollups_out_of_step', `feedback_hourly_rollup:${handWritten[0]!.key}`);
+      INSERT INTO analytics.feedback_quarter_hour_rollup AS r (quarter_hour, slot, feedback_count, rating_sum, nps_sum, satisfied_count, promoter_count, detractor_count)
+      VALUES (date_trunc('hour', now(), 'UTC') - interval '45 minutes', 7, 1, 5, 10, 1, 1, 0)
+      ON CONFLICT (quarter_hour, slot) DO UPDATE SET feedback_count = r.feedback_count + 1
+      RETURNING to_char(quarter_hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') AS key`.execute(db);
+    plant('rollups_out_of_step', `feedback_quarter_hour_rollup:${handWritten[0]!.key}`);
   });
   afterAll(async () => warehouse?.close());
 

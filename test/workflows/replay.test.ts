@@ -8,6 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/env.js';
 import { WORKFLOW_TYPES } from '../../contracts/ingestion.js';
+import { MAINTENANCE_WORKFLOW_TYPE, type MaintenanceInput } from '../../contracts/maintenance.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { loadWorkflowBundle } from '../../worker/workflow-bundle.js';
 import { pauseSignal, pollNowSignal, resumeSignal, rewindUpdate, statusQuery } from '../../workflows/messages.js';
@@ -112,6 +113,19 @@ describe('workflow replay', () => {
       await expect.poll(async () => (await handle.query(statusQuery)).totals.sessions, { timeout: 20_000 }).toBeGreaterThan(sessions);
     }
     await record('polling-chain', handle);
+  }, 120_000);
+
+  it('records a maintenance run: every task, one of them failing', async () => {
+    // PostgreSQL refuses half a row as a LIMIT: raw retention fails (after its retries), the other tasks still run.
+    const input: MaintenanceInput = { retentionDays: 7, retentionChunkRows: 0.5, retentionMaxChunks: 1 };
+    const handle = await testWorker.client.workflow.start(MAINTENANCE_WORKFLOW_TYPE, {
+      workflowId: `maintenance-replay-${Date.now()}`,
+      taskQueue: testWorker.taskQueue,
+      args: [input],
+    });
+    await handle.result();
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+    fresh.push({ name: `maintenance-run-${stamp}`, history: JSON.parse(historyToJSON(await handle.fetchHistory())) });
   }, 120_000);
 
   it('committed histories are only ever added: each is listed in SHA256SUMS with its checksum', () => {
