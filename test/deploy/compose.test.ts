@@ -62,6 +62,7 @@ const NOT_FOR_INGESTION: Record<string, { why: string; takenBy?: string }> = {
   TEMPORAL_PORT: { why: '`npm start`’s dev server; compose publishes its server on TEMPORAL_EXTERNAL_PORT' },
   TEMPORAL_UI_PORT: { why: '`npm start`’s dev server; compose publishes its Web UI on TEMPORAL_UI_EXTERNAL_PORT' },
   WAREHOUSE_DATABASE: { why: 'the worker’s DATABASE_URL names the database', takenBy: 'migrate' },
+  WAREHOUSE_TIME_ZONE: { why: 'migrate writes it into the warehouse, where the triggers read it', takenBy: 'migrate' },
   RESTAURANT_DB_PASSWORD: { why: 'migrate sets the roles’ passwords', takenBy: 'migrate' },
   ETL_DB_PASSWORD: { why: 'migrate sets it; the worker’s DATABASE_URL carries it', takenBy: 'migrate' },
   ANALYTICS_READER_PASSWORD: { why: 'migrate sets it; metabase-setup gives it to Metabase', takenBy: 'metabase-setup' },
