@@ -184,7 +184,7 @@ async function rebuild(warehouse: BenchWarehouse, log: (line: string) => void): 
   const client = await warehouse.connect();
   try {
     await client.query("SET work_mem = '256MB'");
-    const report = await rebuildRollups(client, { onChunk: (chunk) => chunk.done % 12 === 0 && log(`dashboards: rebuilt ${chunk.done} of ${chunk.of} months`) });
+    const report = await rebuildRollups(client, { onChunk: (chunk) => log(`dashboards: rebuilt ${chunk.months.join(' to ')} (${chunk.done} of ${chunk.of})`) });
     await client.query(`VACUUM ANALYZE ${ROLLUP_TABLES.map((table) => `analytics.${table}`).join(', ')}`);
     const { rows } = await client.query<Record<string, string>>(`SELECT ${ROLLUP_TABLES.map((table) => `(SELECT count(*) FROM analytics.${table}) AS ${table}`).join(', ')}`);
     return { seconds: report.seconds, rows: Object.fromEntries(Object.entries(rows[0]!).map(([name, count]) => [name, Number(count)])) };

@@ -66,8 +66,12 @@ const LOCATION_SALES: Rollup = { table: 'analytics.location_hourly_rollup', keys
 const FEEDBACK: Rollup = { table: FEEDBACK_BY_QUARTER_HOUR.table, keys: ['quarter_hour'], values: FEEDBACK_SUMS, slotted: true };
 const MENU_DAYS: Rollup = { table: 'analytics.menu_daily_rollup', keys: ['day', 'category', 'item_name'], values: MENU_SUMS, slotted: true };
 const MENU_MONTHS: Rollup = { table: 'analytics.menu_monthly_rollup', keys: ['month', 'category', 'item_name'], values: MENU_SUMS, slotted: false };
-/** The menu as the consistency check compares it: by day, or by month where the month is folded. */
-const MENU_PERIODS: Rollup = { table: '', keys: ['starts', 'monthly', 'category', 'item_name'], values: MENU_SUMS, slotted: false };
+/** The menu as the consistency check compares it: by day, or by month where the month is closed. */
+const MENU_PERIODS: Rollup = { table: '', keys: ['rollup', 'period', 'category', 'item_name'], values: MENU_SUMS, slotted: false };
+/** The rollup and period (as text) a menu row of `day` is compared in, given `closed.before`. */
+const MENU_PERIOD = (day: string) => `
+  CASE WHEN ${day} < closed.before THEN 'menu_monthly_rollup' ELSE 'menu_daily_rollup' END AS rollup,
+  CASE WHEN ${day} < closed.before THEN to_char(${day}, 'YYYY-MM') ELSE ${day}::text END AS period`;
 
 /** The sales grains a range over every grain names, so it reaches the key (which the grain leads). */
 const EVERY_GRAIN = `grain IN ('location_service', 'location', 'service_type', 'all')`;
@@ -76,44 +80,44 @@ const list = (names: readonly string[], prefix = '') => names.map((name) => `${p
 const increments = (rollup: Rollup) => rollup.values.map((value) => `${value} = r.${value} + EXCLUDED.${value}`).join(', ');
 const conflictKey = (rollup: Rollup) => list(rollup.slotted ? [...rollup.keys, 'slot'] : rollup.keys);
 
-/** The rollup's rows where `where` holds, summed over the slots: what the views see. */
-const summed = (rollup: Rollup, where: string) =>
-  `SELECT ${list(rollup.keys)}, ${rollup.values.map((value) => `sum(${value})`).join(', ')} FROM ${rollup.table} WHERE ${where} GROUP BY ${list(rollup.keys)}`;
+/** The rollup's rows where `where` holds, one per slot (what the views sum). */
+const rowsOf = (rollup: Rollup, where: string) => `SELECT ${list(rollup.keys)}, ${list(rollup.values)} FROM ${rollup.table} WHERE ${where}`;
 
 /**
- * The keys where `facts` and `kept` (both `keys, values`) differ, joined: the key columns merged, and
- * f.<value> and k.<value> for each side's sums (null where a side has no row).
+ * Key by key, what `facts` (keys, values) has beyond the rollup rows `kept` (keys, values; any number
+ * per key), and only the keys where they differ: one aggregation over both sides, which costs less
+ * than summing the slots and joining the facts to them.
  */
-const differing = (rollup: Rollup, facts: string, kept: string, select: string) => `
-  SELECT ${select}
-  FROM (${facts}) AS f (${list(rollup.keys)}, ${list(rollup.values)})
-  FULL JOIN (${kept}) AS k (${list(rollup.keys)}, ${list(rollup.values)}) USING (${list(rollup.keys)})
-  WHERE (${list(rollup.values.map((value) => `coalesce(f.${value}, 0)`))}) <> (${list(rollup.values.map((value) => `coalesce(k.${value}, 0)`))})`;
+const difference = (rollup: Rollup, facts: string, kept: string) => `
+  SELECT ${list(rollup.keys)}, ${list(rollup.values.map((value) => `sum(${value}) AS ${value}`))}
+  FROM (SELECT * FROM (${facts}) AS f (${list(rollup.keys)}, ${list(rollup.values)})
+        UNION ALL
+        SELECT ${list(rollup.keys)}, ${list(rollup.values.map((value) => `-${value}`))} FROM (${kept}) AS k (${list(rollup.keys)}, ${list(rollup.values)})) AS both_sides
+  GROUP BY ${list(rollup.keys)}
+  HAVING (${list(rollup.values.map((value) => `sum(${value})`))}) <> (${list(rollup.values.map(() => '0'))})`;
 
-/** Adds to the transaction's slot (or to the unslotted row) what `facts` has beyond `kept`, key by key. */
+/**
+ * Adds to the transaction's slot (or to the unslotted row) what `facts` has beyond `kept`, key by key.
+ * No one else writes the transaction's slot; rows shared by every writer are locked in key order.
+ */
 const addDifference = (rollup: Rollup, facts: string, kept: string) => `
   INSERT INTO ${rollup.table} AS r (${rollup.slotted ? `${list(rollup.keys)}, slot` : list(rollup.keys)}, ${list(rollup.values)})
-  ${differing(
-    rollup,
-    facts,
-    kept,
-    `${list(rollup.keys)}, ${rollup.slotted ? '(SELECT analytics.rollup_slot()), ' : ''}${list(rollup.values.map((value) => `coalesce(f.${value}, 0) - coalesce(k.${value}, 0)`))}`,
-  )}
-  ORDER BY ${list(rollup.keys)}
+  SELECT ${list(rollup.keys)}, ${rollup.slotted ? '(SELECT analytics.rollup_slot()), ' : ''}${list(rollup.values)}
+  FROM (${difference(rollup, facts, kept)}) AS d
+  ${rollup.slotted ? '' : `ORDER BY ${list(rollup.keys)}`}
   ON CONFLICT (${conflictKey(rollup)}) DO UPDATE SET ${increments(rollup)}`;
 
 /** A key as text in a discrepancy report: instants in UTC. */
 const keyText = (key: string) => (key === 'quarter_hour' ? `to_char(${key} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')` : `${key}::text`);
-const discrepancies = (rollup: Rollup, facts: string, kept: string) =>
-  differing(rollup, facts, kept, `'${rollup.table.replace('analytics.', '')}', concat_ws('/', ${list(rollup.keys.map(keyText))})`);
+const discrepancies = (rollup: Rollup, facts: string, kept: string, label = `'${rollup.table.replace('analytics.', '')}'`) =>
+  `SELECT ${label}, concat_ws('/', ${list(rollup.keys.map(keyText))}) FROM (${difference(rollup, facts, kept)}) AS d`;
 
-/** Moves the rows of every slot but 0 where `where` holds into slot 0. */
+/** Moves the rows of every slot but 0 where `where` holds into slot 0 (holding every slot: no writer meanwhile). */
 const foldSlots = (rollup: Rollup, where: string) => `
   WITH moved AS (DELETE FROM ${rollup.table} WHERE slot <> 0 AND ${where} RETURNING ${list(rollup.keys)}, ${list(rollup.values)})
   INSERT INTO ${rollup.table} AS r (${list(rollup.keys)}, slot, ${list(rollup.values)})
   SELECT ${list(rollup.keys)}, 0, ${rollup.values.map((value) => `sum(${value})`).join(', ')} FROM moved
   GROUP BY ${list(rollup.keys)}
-  ORDER BY ${list(rollup.keys)}
   ON CONFLICT (${conflictKey(rollup)}) DO UPDATE SET ${increments(rollup)}`;
 
 /** The business day and local hour of an order `c` at its location `l`. */
@@ -390,49 +394,50 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     LANGUAGE sql STABLE AS $$ SELECT ${sql.raw(utcMonth('analytics.rollups_closed_before()'))} $$;
     COMMENT ON FUNCTION analytics.menu_months_closed_before() IS 'UTC months before this are closed: the menu keeps them at month grain (menu_monthly_rollup, plus day rows not folded yet)';
 
-    CREATE FUNCTION analytics.rebuild_rollups(p_month date) RETURNS jsonb
+    CREATE FUNCTION analytics.rebuild_rollups(p_from date, p_to date) RETURNS jsonb
     LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
-      month_start constant timestamptz := ${sql.raw(asInstant('p_month'))};
-      month_end   constant timestamptz := ${sql.raw(asInstant("p_month + interval '1 month'"))};
-      next_month  constant date := (p_month + interval '1 month')::date;
+      range_start constant timestamptz := ${sql.raw(asInstant('p_from'))};
+      range_end   constant timestamptz := ${sql.raw(asInstant('p_to'))};
+      -- Months before this (within the range) are closed: the menu keeps them at month grain.
+      open_from   constant date := greatest(p_from, least(p_to, analytics.menu_months_closed_before()));
+      open_start  constant timestamptz := ${sql.raw(asInstant('open_from'))};
       sales_keys bigint;
       location_keys bigint;
-      menu_keys bigint;
+      menu_month_keys bigint;
+      menu_day_keys bigint;
       feedback_keys bigint;
     BEGIN
-      IF p_month IS NULL OR p_month <> date_trunc('month', p_month)::date THEN
-        RAISE EXCEPTION 'rebuild_rollups takes the first day of a month, got %', p_month USING ERRCODE = 'invalid_parameter_value';
+      IF p_from IS NULL OR p_to IS NULL OR p_to <= p_from
+         OR p_from <> date_trunc('month', p_from)::date OR p_to <> date_trunc('month', p_to)::date THEN
+        RAISE EXCEPTION 'rebuild_rollups takes whole months: the first day of one and of a later one, got % and %', p_from, p_to USING ERRCODE = 'invalid_parameter_value';
       END IF;
       -- A slot of our own before anything is read: no location changes until we commit.
       PERFORM analytics.rollup_slot();
-      ${sql.raw(addDifference(SALES, salesFacts('month_start', 'month_end'), summed(SALES, `${EVERY_GRAIN} AND quarter_hour >= month_start AND quarter_hour < month_end`)))};
+      ${sql.raw(addDifference(SALES, salesFacts('range_start', 'range_end'), rowsOf(SALES, `${EVERY_GRAIN} AND quarter_hour >= range_start AND quarter_hour < range_end`)))};
       GET DIAGNOSTICS sales_keys = ROW_COUNT;
-      ${sql.raw(addDifference(LOCATION_SALES, locationSalesFacts('p_month', 'next_month'), summed(LOCATION_SALES, 'business_day >= p_month AND business_day < next_month')))};
+      ${sql.raw(addDifference(LOCATION_SALES, locationSalesFacts('p_from', 'p_to'), rowsOf(LOCATION_SALES, 'business_day >= p_from AND business_day < p_to')))};
       GET DIAGNOSTICS location_keys = ROW_COUNT;
-      ${sql.raw(addDifference(FEEDBACK, feedbackFacts('month_start', 'month_end'), summed(FEEDBACK, 'quarter_hour >= month_start AND quarter_hour < month_end')))};
+      ${sql.raw(addDifference(FEEDBACK, feedbackFacts('range_start', 'range_end'), rowsOf(FEEDBACK, 'quarter_hour >= range_start AND quarter_hour < range_end')))};
       GET DIAGNOSTICS feedback_keys = ROW_COUNT;
-      IF p_month < analytics.menu_months_closed_before() THEN
-        -- A closed month is kept at month grain: its rows here plus any day rows not folded yet.
-        ${sql.raw(
-          addDifference(
-            MENU_MONTHS,
-            `SELECT p_month, category, item_name, ${list(MENU_SUMS.map((value) => `sum(${value})`))} FROM (${menuDayFacts('month_start', 'month_end')}) AS days GROUP BY category, item_name`,
-            `SELECT p_month, category, item_name, ${list(MENU_SUMS.map((value) => `sum(${value})`))}
-             FROM (SELECT category, item_name, ${list(MENU_SUMS)} FROM analytics.menu_monthly_rollup WHERE month = p_month
-                   UNION ALL SELECT category, item_name, ${list(MENU_SUMS)} FROM analytics.menu_daily_rollup WHERE day >= p_month AND day < next_month) AS kept
-             GROUP BY category, item_name`,
-          ),
-        )};
-      ELSE
-        ${sql.raw(addDifference(MENU_DAYS, menuDayFacts('month_start', 'month_end'), summed(MENU_DAYS, 'day >= p_month AND day < next_month')))};
-      END IF;
-      GET DIAGNOSTICS menu_keys = ROW_COUNT;
-      RETURN jsonb_build_object('sales_keys', sales_keys, 'location_keys', location_keys, 'menu_keys', menu_keys, 'feedback_keys', feedback_keys);
+      -- A closed month is its rows in menu_monthly_rollup plus any day rows not folded yet.
+      ${sql.raw(
+        addDifference(
+          MENU_MONTHS,
+          `SELECT date_trunc('month', day)::date, category, item_name, ${list(MENU_SUMS)} FROM (${menuDayFacts('range_start', 'open_start')}) AS days`,
+          `SELECT month, category, item_name, ${list(MENU_SUMS)} FROM analytics.menu_monthly_rollup WHERE month >= p_from AND month < open_from
+           UNION ALL
+           SELECT date_trunc('month', day)::date, category, item_name, ${list(MENU_SUMS)} FROM analytics.menu_daily_rollup WHERE day >= p_from AND day < open_from`,
+        ),
+      )};
+      GET DIAGNOSTICS menu_month_keys = ROW_COUNT;
+      ${sql.raw(addDifference(MENU_DAYS, menuDayFacts('open_start', 'range_end'), rowsOf(MENU_DAYS, 'day >= open_from AND day < p_to')))};
+      GET DIAGNOSTICS menu_day_keys = ROW_COUNT;
+      RETURN jsonb_build_object('sales_keys', sales_keys, 'location_keys', location_keys, 'menu_keys', menu_month_keys + menu_day_keys, 'feedback_keys', feedback_keys);
     END
     $$;
-    COMMENT ON FUNCTION analytics.rebuild_rollups(date) IS 'Brings every rollup of one UTC month (and the business days dated in it) to the same aggregate over the facts, by adding the difference read in one snapshot to this transaction''s slot; safe beside ingestion. Returns how many keys it corrected.';
-    REVOKE EXECUTE ON FUNCTION analytics.rebuild_rollups(date) FROM PUBLIC;
+    COMMENT ON FUNCTION analytics.rebuild_rollups(date, date) IS 'Brings every rollup of the whole UTC months [p_from, p_to) (and the business days dated in them) to the same aggregate over the facts, by adding the difference read in one snapshot to this transaction''s slot; safe beside ingestion. Returns how many keys it corrected.';
+    REVOKE EXECUTE ON FUNCTION analytics.rebuild_rollups(date, date) FROM PUBLIC;
 
     CREATE FUNCTION analytics.fold_rollup_slots(p_day date) RETURNS bigint
     LANGUAGE plpgsql VOLATILE AS $$
@@ -510,48 +515,36 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       menu_since AS (
         SELECT CASE WHEN ${sql.raw(utcMonth('p_since'))} < closed.before THEN ${sql.raw(utcMonth('p_since'))} ELSE since.day END AS day FROM since, closed
       ),
+      -- Each menu row at the grain it is compared at: the rollup and period it belongs to.
       menu_facts AS (
-        SELECT CASE WHEN month < closed.before THEN month ELSE f.day END AS starts, month < closed.before AS monthly, f.category, f.item_name,
-               ${sql.raw(list(MENU_SUMS.map((value) => `sum(f.${value})`)))}
-        FROM (${sql.raw(menuDayFacts(asInstant('(SELECT day FROM menu_since)'), "'infinity'"))}) AS f
-        CROSS JOIN LATERAL (SELECT date_trunc('month', f.day)::date AS month) AS m, closed
-        GROUP BY 1, 2, 3, 4
+        SELECT ${sql.raw(MENU_PERIOD('f.day'))}, f.category, f.item_name, ${sql.raw(list(MENU_SUMS, 'f.'))}
+        FROM (${sql.raw(menuDayFacts(asInstant('(SELECT day FROM menu_since)'), "'infinity'"))}) AS f, closed
       ),
       menu_kept AS (
-        SELECT CASE WHEN month < closed.before THEN month ELSE r.day END AS starts, month < closed.before AS monthly, r.category, r.item_name,
-               ${sql.raw(list(MENU_SUMS.map((value) => `sum(r.${value})`)))}
+        SELECT ${sql.raw(MENU_PERIOD('r.day'))}, r.category, r.item_name, ${sql.raw(list(MENU_SUMS, 'r.'))}
         FROM (SELECT d.day, d.category, d.item_name, ${sql.raw(list(MENU_SUMS, 'd.'))} FROM analytics.menu_daily_rollup d WHERE d.day >= (SELECT day FROM menu_since)
               UNION ALL
-              SELECT m.month, m.category, m.item_name, ${sql.raw(list(MENU_SUMS, 'm.'))} FROM analytics.menu_monthly_rollup m WHERE m.month >= (SELECT date_trunc('month', day)::date FROM menu_since)) AS r
-        CROSS JOIN LATERAL (SELECT date_trunc('month', r.day)::date AS month) AS m, closed
-        GROUP BY 1, 2, 3, 4
+              SELECT m.month, m.category, m.item_name, ${sql.raw(list(MENU_SUMS, 'm.'))} FROM analytics.menu_monthly_rollup m WHERE m.month >= (SELECT date_trunc('month', day)::date FROM menu_since)) AS r, closed
       )
-      ${sql.raw(discrepancies(SALES, salesFacts('(SELECT quarter_hour FROM since)', "'infinity'"), summed(SALES, `${EVERY_GRAIN} AND quarter_hour >= (SELECT quarter_hour FROM since)`)))}
+      ${sql.raw(discrepancies(SALES, salesFacts('(SELECT quarter_hour FROM since)', "'infinity'"), rowsOf(SALES, `${EVERY_GRAIN} AND quarter_hour >= (SELECT quarter_hour FROM since)`)))}
       UNION ALL
-      ${sql.raw(discrepancies(LOCATION_SALES, locationSalesFacts('(SELECT day FROM since)', "'infinity'::date"), summed(LOCATION_SALES, 'business_day >= (SELECT day FROM since)')))}
+      ${sql.raw(discrepancies(LOCATION_SALES, locationSalesFacts('(SELECT day FROM since)', "'infinity'::date"), rowsOf(LOCATION_SALES, 'business_day >= (SELECT day FROM since)')))}
       UNION ALL
-      ${sql.raw(discrepancies(FEEDBACK, feedbackFacts('(SELECT quarter_hour FROM since)', "'infinity'"), summed(FEEDBACK, 'quarter_hour >= (SELECT quarter_hour FROM since)')))}
+      ${sql.raw(discrepancies(FEEDBACK, feedbackFacts('(SELECT quarter_hour FROM since)', "'infinity'"), rowsOf(FEEDBACK, 'quarter_hour >= (SELECT quarter_hour FROM since)')))}
       UNION ALL
-      ${sql.raw(
-        differing(
-          MENU_PERIODS,
-          'SELECT * FROM menu_facts',
-          'SELECT * FROM menu_kept',
-          `CASE WHEN monthly THEN 'menu_monthly_rollup' ELSE 'menu_daily_rollup' END, concat_ws('/', CASE WHEN monthly THEN to_char(starts, 'YYYY-MM') ELSE starts::text END, category, item_name)`,
-        ),
-      )}
+      SELECT rollup, concat_ws('/', period, category, item_name) FROM (${sql.raw(difference(MENU_PERIODS, 'SELECT * FROM menu_facts', 'SELECT * FROM menu_kept'))}) AS d
     $$;
     COMMENT ON FUNCTION analytics.rollup_discrepancies(timestamptz) IS 'Rollup keys from p_since on (quarter hours, business days, menu days, or whole folded months) whose summed slots differ from the same aggregate over the facts; none when the rollups are exact';
   `.execute(db);
 
   await createViews(db);
 
-  // An existing warehouse: the new rollups from its facts, month by month (a business day's orders may lie two days either side of its date).
+  // An existing warehouse: the new rollups from its facts (a business day's orders may lie two days either side of its date).
   await sql`
-    SELECT analytics.rebuild_rollups(month::date)
+    SELECT analytics.rebuild_rollups(date_trunc('month', (first - interval '2 days') AT TIME ZONE 'UTC')::date,
+                                     (date_trunc('month', (last + interval '2 days') AT TIME ZONE 'UTC') + interval '1 month')::date)
     FROM (SELECT least((SELECT min(order_ts) FROM analytics.orders), (SELECT min(created_ts) FROM analytics.feedback)) AS first,
-                 greatest((SELECT max(order_ts) FROM analytics.orders), (SELECT max(created_ts) FROM analytics.feedback)) AS last) AS facts,
-         generate_series(date_trunc('month', (first - interval '2 days') AT TIME ZONE 'UTC'), (last + interval '2 days') AT TIME ZONE 'UTC', interval '1 month') AS month
+                 greatest((SELECT max(order_ts) FROM analytics.orders), (SELECT max(created_ts) FROM analytics.feedback)) AS last) AS facts
     WHERE first IS NOT NULL
   `.execute(db);
 }
@@ -694,7 +687,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     DROP FUNCTION analytics.rollup_folds_due();
     DROP FUNCTION analytics.fold_menu_month(date);
     DROP FUNCTION analytics.fold_rollup_slots(date);
-    DROP FUNCTION analytics.rebuild_rollups(date);
+    DROP FUNCTION analytics.rebuild_rollups(date, date);
     DROP FUNCTION analytics.menu_months_closed_before();
     DROP FUNCTION analytics.rollups_closed_before();
     DROP FUNCTION analytics.set_default_time_zone(text);

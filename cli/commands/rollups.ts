@@ -11,7 +11,7 @@ export function rollupsCommand(): Command {
   rollups
     .command('rebuild')
     .description(
-      'Bring every rollup to the same aggregate over the fact tables, one UTC month per transaction: after migrating an existing warehouse, after a repair. Corrects only what differs; idempotent, and never holds ingestion up. Uses DATABASE_URL, the running stack’s database, or the embedded one.',
+      'Bring every rollup to the same aggregate over the fact tables, in chunks of whole UTC months, one transaction each: after migrating an existing warehouse, after a repair. Corrects only what differs; idempotent, and never holds ingestion up. Uses DATABASE_URL, the running stack’s database, or the embedded one.',
     )
     .option('--from <date>', 'a day in the first month to rebuild (default: the earliest fact)')
     .option('--to <date>', 'day to stop before; its month is included unless it is the first of a month (default: after the latest fact)')
@@ -26,7 +26,7 @@ export function rollupsCommand(): Command {
           from,
           to,
           onChunk: (chunk) =>
-            log(`${chunk.month}: corrected ${chunk.salesKeys} sales, ${chunk.locationKeys} business-day, ${chunk.menuKeys} menu, ${chunk.feedbackKeys} feedback keys (${chunk.done}/${chunk.of})`),
+            log(`${chunk.months.join(' to ')}: corrected ${chunk.salesKeys} sales, ${chunk.locationKeys} business-day, ${chunk.menuKeys} menu, ${chunk.feedbackKeys} feedback keys (${chunk.done}/${chunk.of})`),
         });
         log(
           report.months === 0
