@@ -340,6 +340,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       IF p_source NOT IN ('operator', 'warehouse default') THEN
         RAISE EXCEPTION 'p_source must be operator or warehouse default, got %', quote_literal(p_source) USING ERRCODE = 'invalid_parameter_value';
       END IF;
+      INSERT INTO analytics.time_zones SELECT p_time_zone WHERE p_time_zone IS NOT NULL ON CONFLICT DO NOTHING;
       PERFORM analytics.rollup_lock_all_slots();
       SELECT * INTO was FROM analytics.locations WHERE location_code = p_location_code;
       INSERT INTO analytics.locations AS l (location_code, name, time_zone, business_day_start, time_zone_source)
@@ -372,6 +373,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       IF p_time_zone IS NULL OR NOT analytics.is_time_zone(p_time_zone) THEN
         RAISE EXCEPTION 'unknown time zone %: give an IANA zone name such as America/Toronto', coalesce(quote_literal(p_time_zone), 'none') USING ERRCODE = 'invalid_parameter_value';
       END IF;
+      INSERT INTO analytics.time_zones VALUES (p_time_zone) ON CONFLICT DO NOTHING;
       INSERT INTO analytics.warehouse_settings AS s (name, value) VALUES ('default_time_zone', p_time_zone)
       ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now() WHERE s.value <> EXCLUDED.value;
       FOR location IN
