@@ -190,7 +190,7 @@ describe('the docker-compose topology, run without Docker', () => {
     await temporalCli(['schedule', 'trigger', '--schedule-id', scheduleId]);
     await expect
       .poll(async () => (await warehouse.query<{ task: string; status: string }>('SELECT task, status FROM analytics.maintenance_results ORDER BY id')).rows.map((row) => row.task), { timeout: 60_000, interval: 500 })
-      .toEqual(['health_check', 'data_consistency', 'raw_retention', 'analyze']);
+      .toEqual(['health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze']);
 
     // Every metric the alert rules and the Grafana dashboard read is one the worker or the API exports.
     const scrape = async (port: number) => parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());

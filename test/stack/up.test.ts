@@ -70,10 +70,10 @@ describe('restaurant-stack up', () => {
         await run(process.execPath, [cli, 'maintenance', 'run-now'], { env });
         await waitUntil('a maintenance run is recorded', 60_000, async () => {
           const { rows } = await db.query<{ task: string; status: string }>('SELECT task, status FROM analytics.maintenance_results');
-          return rows.length === 4;
+          return rows.length === 5;
         });
         const { rows: maintenance } = await db.query<{ task: string; status: string }>('SELECT task, status FROM analytics.maintenance_results ORDER BY id');
-        expect(maintenance.map((row) => row.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'analyze']);
+        expect(maintenance.map((row) => row.task)).toEqual(['health_check', 'data_consistency', 'raw_retention', 'rollup_folding', 'analyze']);
       } finally {
         await db.end();
       }
