@@ -104,7 +104,7 @@ const addDifference = (rollup: Rollup, facts: string, kept: string) => `
   INSERT INTO ${rollup.table} AS r (${rollup.slotted ? `${list(rollup.keys)}, slot` : list(rollup.keys)}, ${list(rollup.values)})
   SELECT ${list(rollup.keys)}, ${rollup.slotted ? '(SELECT analytics.rollup_slot()), ' : ''}${list(rollup.values)}
   FROM (${difference(rollup, facts, kept)}) AS d
-  ${rollup.slotted ? '' : `ORDER BY ${list(rollup.keys)}`}
+  ORDER BY ${list(rollup.keys)}
   ON CONFLICT (${conflictKey(rollup)}) DO UPDATE SET ${increments(rollup)}`;
 
 /** A key as text in a discrepancy report: instants in UTC. */
@@ -549,6 +549,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
                  greatest((SELECT max(order_ts) FROM analytics.orders), (SELECT max(created_ts) FROM analytics.feedback)) AS last) AS facts
     WHERE first IS NOT NULL
   `.execute(db);
+  // 0010's daily menu rows of closed months would otherwise stay beside the months the rebuild wrote,
+  // and the all-time menu cards would read days × items until maintenance folds them.
+  await sql`SELECT analytics.fold_menu_month(period) FROM analytics.rollup_folds_due() WHERE kind = 'menu month'`.execute(db);
 }
 
 /**

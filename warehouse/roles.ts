@@ -111,7 +111,22 @@ export async function ensureWarehouseRoles(
     log(`roles: ${role} ${outcome.action}${outcome.detail ? ` (${outcome.detail})` : ''}`);
     outcomes.push(outcome);
   }
+  await setReaderPlanning(client, outcomes, mayManageRoles, log);
   return outcomes;
+}
+
+/**
+ * Dashboard queries are short reads over rollups, but their estimated cost can pass jit_above_cost:
+ * on servers built with LLVM (Debian's and the postgres image; not the embedded one) compiling them
+ * took 100–200 ms of a 20 ms card. The reader role plans without JIT wherever it connects.
+ */
+async function setReaderPlanning(client: pg.ClientBase, outcomes: readonly RoleOutcome[], mayManageRoles: boolean, log: (line: string) => void): Promise<void> {
+  if (outcomes.some((outcome) => outcome.role === ANALYTICS_READER_ROLE && outcome.action === 'missing')) return;
+  if (!mayManageRoles) {
+    log(`roles: ${ANALYTICS_READER_ROLE} keeps the server's jit setting (ALTER ROLE ${ANALYTICS_READER_ROLE} SET jit = off needs CREATEROLE)`);
+    return;
+  }
+  await alterWithRetry(client, `ALTER ROLE ${client.escapeIdentifier(ANALYTICS_READER_ROLE)} SET jit = off`);
 }
 
 async function ensureRole(

@@ -91,6 +91,14 @@ describe('warehouse roles', () => {
     }
   });
 
+  it('analytics_reader plans its dashboard queries without JIT compilation', async () => {
+    const client = new pg.Client({ connectionString: roleConnectionString(database.url, ANALYTICS_READER_ROLE, passwords.analyticsReader) });
+    await client.connect();
+    const { rows } = await client.query<{ jit: string }>('SHOW jit');
+    await client.end();
+    expect(rows[0]?.jit).toBe('off');
+  });
+
   it('survives other databases on the server migrating, with the same passwords, at the same moment', async () => {
     const others = await Promise.all([1, 2, 3].map((n) => createTestDatabase(`roles_parallel_${n}`)));
     try {
