@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
@@ -44,6 +45,8 @@ export interface IngestionWorker {
 export async function createIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const { connection, namespace, taskQueue, db, processors, logger } = options;
   const stopping = new AbortController();
+  // Every running session listens to it: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, stopping.signal);
   const presence = new WorkerPresence(db, logger);
   const batchConnections = Math.max(1, (db.options.max ?? 10) - RESERVED_CONNECTIONS);
   const worker = await Worker.create({
