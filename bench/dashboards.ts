@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { Batch } from '../activities/warehouse/batch.js';
 import { decodeText } from '../activities/ingestion/decode.js';
 import { loadProcessors } from '../processors/registry.js';
+import { onConnection } from '../activities/warehouse/connection-lender.js';
 import { BatchWriter } from '../activities/warehouse/batch-writer.js';
 import { takeOwnership } from '../activities/warehouse/ownership.js';
 import { generateEvents } from '../generator-api/index.js';
@@ -252,8 +253,8 @@ async function writerSeconds(env: BenchEnvironment, rollups: boolean, batches: r
   const client = await warehouse.connect();
   try {
     if (!rollups) await disableRollupTriggers(warehouse);
-    const { token } = await takeOwnership(client, 'bench_writer', 'bench', { offset: 0, epoch: 1, lastEventId: null });
-    const writer = new BatchWriter(client, await loadProcessors(), 'bench', token);
+    const { token } = await takeOwnership(onConnection(client), 'bench_writer', 'bench', { offset: 0, epoch: 1, lastEventId: null });
+    const writer = new BatchWriter(onConnection(client), await loadProcessors(), 'bench', token);
     const started = performance.now();
     let offset = 0;
     for (const batch of batches) {

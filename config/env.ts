@@ -120,8 +120,13 @@ export const environmentSchema = z.object({
   POLLING_WORKFLOW_ID: z.string().min(1).default('restaurant_stream_ingest_polling'),
   /** Several feeds, one workflow each (see config/streams.ts); default `streams.yaml` when it exists. */
   STREAMS_FILE: fileSetting(optionalText.transform((value) => (value === undefined ? undefined : path.resolve(projectRoot, value)))),
-  /** Ingestion sessions one worker runs at once, each holding a warehouse connection. */
-  WORKER_MAX_SESSIONS: positiveInt.default(8),
+  /** Ingestion sessions one worker runs at once: activity slots, each session's feed mostly waiting on the source. */
+  WORKER_MAX_SESSIONS: positiveInt.default(500),
+  /**
+   * The worker's warehouse connections, whatever the number of sessions: three serve its presence, the
+   * abandoned-session watch and the short activities; the sessions' batches borrow the others one at a time.
+   */
+  WORKER_DB_CONNECTIONS: z.coerce.number().int().min(4).default(16),
   /** What `up` starts: the realtime stream, the polling fallback, or nothing. */
   INGEST_MODE: z.enum(['realtime', 'polling', 'none']).default('realtime'),
   POLL_INTERVAL_SECONDS: positiveInt.default(DEFAULT_TUNING.pollIntervalSeconds),

@@ -87,8 +87,8 @@ export interface StreamCheckpointsTable {
   owner_token: string | null;
   owner_generation: ColumnType<string, number | bigint | string | undefined, number | bigint | string>;
   owner_since: Timestamp | null;
-  owner_backend_pid: number | null;
-  owner_backend_start: Timestamp | null;
+  /** The owning session's worker's presence key (see migrations/0017_worker_presence.ts). */
+  owner_worker: number | null;
   owner_task_token: Buffer | null;
   /** The workflow reading this stream, and in which mode (see migrations/0012_stream_consumers.ts). */
   consumer_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;

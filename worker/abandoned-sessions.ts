@@ -9,7 +9,7 @@ import type { Logger } from '../telemetry/logger.js';
 const WATCH_INTERVAL_MS = 250;
 
 /**
- * Fails, at once, the session attempts whose worker died (their warehouse connection closed): Temporal
+ * Fails, at once, the session attempts whose worker died (its presence lock went with its connection): Temporal
  * would otherwise notice only when the heartbeat timeout runs out. The attempt is failed by its own
  * task token, so a later attempt already running is never touched; the retry follows after the retry
  * interval. Runs until `signal` aborts.
@@ -21,7 +21,7 @@ export async function watchAbandonedSessions(options: { db: pg.Pool; client: Cli
   while (!signal.aborted) {
     try {
       for (const session of await claimAbandonedSessions(db)) {
-        const reason = `stream ${session.stream}: the session's warehouse connection closed (its worker is gone); retrying without waiting for the heartbeat timeout`;
+        const reason = `stream ${session.stream}: the session's worker is gone (its presence in the warehouse ended); retrying without waiting for the heartbeat timeout`;
         try {
           await client.activity.fail(session.taskToken, ApplicationFailure.retryable(reason, SESSION_OWNER_GONE));
           logger.warn('failed an abandoned session', { stream: session.stream });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
@@ -7,6 +8,7 @@ import type { SourceLimits } from '../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { watchAbandonedSessions } from './abandoned-sessions.js';
+import { WorkerPresence } from './presence.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
 export interface IngestionWorkerOptions {
@@ -22,11 +24,14 @@ export interface IngestionWorkerOptions {
   /** What one read from the source may cost (INGEST_MAX_EVENT_BYTES, INGEST_MAX_PAGE_BYTES). */
   sourceLimits?: SourceLimits;
   /**
-   * Activities run at once, each holding at most one warehouse connection: the pool's size. It bounds
-   * a worker's share of the streams, so the other workers on the task queue take the rest.
+   * Activities run at once (the sessions' slots and a few for the short activities). It bounds a
+   * worker's share of the streams, so the other workers on the task queue take the rest.
    */
   maxConcurrentActivities?: number;
 }
+
+/** Of the pool's connections, these serve the presence lock, the abandoned-session watch and the short activities; the sessions' batches share the rest. */
+const RESERVED_CONNECTIONS = 3;
 
 export interface IngestionWorker {
   readonly worker: Worker;
@@ -40,27 +45,50 @@ export interface IngestionWorker {
 export async function createIngestionWorker(options: IngestionWorkerOptions): Promise<IngestionWorker> {
   const { connection, namespace, taskQueue, db, processors, logger } = options;
   const stopping = new AbortController();
+  // Every running session listens to it: hundreds of listeners are expected, not a leak.
+  setMaxListeners(0, stopping.signal);
+  const presence = new WorkerPresence(db, logger);
+  const batchConnections = Math.max(1, (db.options.max ?? 10) - RESERVED_CONNECTIONS);
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle: await loadWorkflowBundle(options.dataDir, (line) => logger.info(line)),
-    activities: createActivities({ db, processors, logger, workerIdentity: `${os.hostname()}:${process.pid}`, stopping: stopping.signal, sourceLimits: options.sourceLimits }),
+    activities: createActivities({
+      db,
+      processors,
+      logger,
+      workerIdentity: `${os.hostname()}:${process.pid}`,
+      stopping: stopping.signal,
+      sourceLimits: options.sourceLimits,
+      batchConnections,
+      presence,
+    }),
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
-    // Cancellation reaches an activity with its next heartbeat: keep that under a second so a pause is prompt.
-    maxHeartbeatThrottleInterval: '250 milliseconds',
+    // Cancellation reaches an activity with its next heartbeat: under a second keeps a pause prompt, and
+    // no more often keeps hundreds of sessions cheap (each heartbeat sent is a Temporal action).
+    maxHeartbeatThrottleInterval: '800 milliseconds',
   });
   const client = new Client({ connection, namespace });
   return {
     worker,
     async run() {
+      // Presence outlives the sessions: it is released only once they have ended.
+      const leaving = new AbortController();
+      const present = presence.hold(leaving.signal);
       const watching = watchAbandonedSessions({ db, client, logger, signal: stopping.signal });
       try {
-        await worker.run();
+        await Promise.race([presence.established, new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]);
+        const running = worker.run();
+        // Stopped while waiting for presence: the worker starts only to shut down.
+        if (stopping.signal.aborted) worker.shutdown();
+        await running;
       } finally {
         stopping.abort();
         await watching;
+        leaving.abort();
+        await present;
       }
     },
     stop() {

@@ -21,9 +21,9 @@ export async function runWorker(config: StackConfig): Promise<void> {
   installTemporalRuntime(logger, config.LOG_LEVEL, sdkMetricsAddress);
   const http = sdkMetricsAddress ? await startWorkerHttp({ host: config.METRICS_HOST, port: config.METRICS_PORT, sdkMetricsAddress, logger }) : undefined;
   const processors = await loadProcessors(config.EVENT_PROCESSORS_MODULE);
-  // Every session holds a connection; two more serve the short activities (checkpoints, claims, maintenance).
+  // Sessions hold a slot each but a connection only per batch; two more slots serve the short activities (checkpoints, claims, maintenance).
   const maxConcurrentActivities = config.WORKER_MAX_SESSIONS + 2;
-  const db = createWarehousePool(config.DATABASE_URL, maxConcurrentActivities);
+  const db = createWarehousePool(config.DATABASE_URL, config.WORKER_DB_CONNECTIONS);
   const temporal = temporalTarget(config);
   const connection = await connectWorkerToTemporal(temporal);
   try {
@@ -48,7 +48,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
       stop();
     });
-    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
+    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, dbConnections: config.WORKER_DB_CONNECTIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
     await run();
     logger.info('worker stopped');
   } finally {

@@ -7,7 +7,8 @@ import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
 import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
-import { resetSessionState, takeOwnership } from '../warehouse/ownership.js';
+import { ConnectionLender } from '../warehouse/connection-lender.js';
+import { takeOwnership } from '../warehouse/ownership.js';
 import { resolveSourceHeaders, type SourceAccess } from '../restaurant-api/source.js';
 import { FeedKeeper } from './feed-keeper.js';
 import { Liveness } from './liveness.js';
@@ -29,6 +30,10 @@ export interface IngestionDependencies {
   sourceLimits?: SourceLimits;
   /** Where the source credentials a session names are looked up; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Of the pool's connections, how many the sessions' batches may hold at once (default 1); the rest serve the short activities. */
+  batchConnections?: number;
+  /** The worker's presence (worker/presence.ts), recorded with each session so a dead worker's sessions are failed at once. */
+  presence?: { readonly key: number | null };
 }
 
 /** Heartbeat details: what a retry resumes from, and what moved. */
@@ -39,12 +44,13 @@ export interface SessionHeartbeat extends Partial<SessionProgress> {
 
 /**
  * The ingestion activities. A session takes ownership of its stream (fencing out any previous one),
- * holds one connection for its batches, and heartbeats only when it makes progress, so a session stuck
- * anywhere is retried after the heartbeat timeout. The worker keeps each stream's SSE connection
- * between sessions (FeedKeeper).
+ * borrows a connection for each batch's transaction only, and heartbeats only when it makes progress,
+ * so a session stuck anywhere is retried after the heartbeat timeout. The worker keeps each stream's
+ * SSE connection between sessions (FeedKeeper).
  */
 export function createIngestionActivities(deps: IngestionDependencies) {
   const warehouse = warehouseDbOver(deps.db);
+  const connections = new ConnectionLender(deps.db, deps.batchConnections ?? 1);
   const feeds = new FeedKeeper();
   deps.stopping.addEventListener('abort', () => feeds.closeAll(), { once: true });
   const limits = deps.sourceLimits ?? DEFAULT_SOURCE_LIMITS;
@@ -54,55 +60,41 @@ export function createIngestionActivities(deps: IngestionDependencies) {
     const resumeFrom = context.info.heartbeatDetails as SessionHeartbeat | undefined;
     const logger = deps.logger.child({ stream: request.stream, activity: context.info.activityType, attempt: context.info.attempt });
     const source: SourceAccess = { url: request.sourceUrl, headers: resolveSourceHeaders(request.credentials, deps.env), ...limits };
-    // Nothing runs on a timer before the connection is ours: a failed connect leaves nothing behind.
-    const client = await deps.db.connect();
-    // A connection the server drops (PostgreSQL restarting) emits 'error' besides failing its query:
-    // without a listener that would take the worker down.
-    const onConnectionError = (error: Error) => logger.warn('warehouse connection lost', { error: error.message });
-    client.on('error', onConnectionError);
+    // Nothing runs on a timer before the stream is ours: a failed connect leaves nothing behind.
+    const token = `${deps.workerIdentity} ${context.info.activityId}#${context.info.attempt} ${randomUUID()}`;
+    const ownership = await takeOwnership(connections, request.stream, token, request.position, { worker: deps.presence?.key ?? null, taskToken: context.info.taskToken });
     const liveness = new Liveness(context.info.heartbeatTimeoutMs || Number.POSITIVE_INFINITY);
-    let beat: SessionHeartbeat = { ...resumeFrom, bytesRead: 0, ownerGeneration: 0 };
-    let heartbeat: NodeJS.Timeout | undefined;
-    let session: IngestionSession | undefined;
-    let failure: Error | undefined;
+    let beat: SessionHeartbeat = { ...resumeFrom, bytesRead: 0, ownerGeneration: ownership.generation };
+    const heartbeat = setInterval(() => {
+      if (liveness.progressed()) context.heartbeat({ ...beat, bytesRead: liveness.bytesRead });
+    }, deps.heartbeatIntervalMs ?? 200);
+    const session = new IngestionSession(request, resumeFrom?.counts ? { position: ownership.position, counts: resumeFrom.counts } : undefined, {
+      writer: new BatchWriter(connections, deps.processors, deps.workerIdentity, ownership.token),
+      processors: deps.processors,
+      logger,
+      cancelled: context.cancellationSignal,
+      stopping: deps.stopping,
+      metrics: new IngestionMetrics(context.metricMeter.withTags({ stream: request.stream })),
+      source,
+      liveness,
+      start: ownership.position,
+      feeds,
+      onCommit: (committed) => {
+        beat = { ...beat, ...committed };
+      },
+    });
     try {
-      heartbeat = setInterval(() => {
-        if (liveness.progressed()) context.heartbeat({ ...beat, bytesRead: liveness.bytesRead });
-      }, deps.heartbeatIntervalMs ?? 200);
-      const token = `${deps.workerIdentity} ${context.info.activityId}#${context.info.attempt} ${randomUUID()}`;
-      const ownership = await liveness.whileRunning(() => takeOwnership(client, request.stream, token, request.position, context.info.taskToken));
-      beat = { ...beat, ownerGeneration: ownership.generation };
-      session = new IngestionSession(request, resumeFrom?.counts ? { position: ownership.position, counts: resumeFrom.counts } : undefined, {
-        writer: new BatchWriter(client, deps.processors, deps.workerIdentity, ownership.token),
-        processors: deps.processors,
-        logger,
-        cancelled: context.cancellationSignal,
-        stopping: deps.stopping,
-        metrics: new IngestionMetrics(context.metricMeter.withTags({ stream: request.stream })),
-        source,
-        liveness,
-        start: ownership.position,
-        feeds,
-        onCommit: (committed) => {
-          beat = { ...beat, ...committed };
-        },
-      });
       return await run(session);
     } catch (error) {
-      // A connection that saw an error is not trusted back into the pool.
-      failure = error instanceof Error ? error : new Error(String(error));
       if (context.cancellationSignal.aborted) throw new CancelledFailure('ingestion session cancelled', [beat]);
       logger.error('ingestion session failed', { error });
       throw error;
     } finally {
       // A write still in flight (the session ended by an error or a cancellation) finishes, committed
-      // or rolled back, before its connection goes back to the pool.
-      await session?.drain();
-      session?.dispose();
+      // or rolled back, before the activity reports.
+      await session.drain();
+      session.dispose();
       clearInterval(heartbeat);
-      if (!failure) await resetSessionState(client).catch((error: Error) => (failure = error));
-      client.off('error', onConnectionError);
-      client.release(failure);
     }
   }
 

@@ -306,7 +306,7 @@ export class IngestionSession {
       await this.fillGap(placement.from, placement.to);
       return this.route(message);
     }
-    if (placement.seenHere || eventId === null || this.batch.has(eventId) || (await this.deps.writer.eventExists(eventId))) {
+    if (placement.seenHere || eventId === null || this.batch.has(eventId) || (await this.deps.writer.eventExists(eventId, this.reads))) {
       this.counts.duplicatesSkipped += 1;
       return;
     }
@@ -408,7 +408,7 @@ export class IngestionSession {
   private async write(batch: Batch, position: StreamPosition): Promise<void> {
     const lastEventTs = batch.lastEventTs();
     const started = performance.now();
-    await this.deps.liveness.whileRunning(() => this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset }));
+    await this.deps.liveness.whileRunning(() => this.deps.writer.write({ stream: this.request.stream, batch, position, lastEventTs, sourceHeadOffset: this.sourceHeadOffset }, this.reads));
     const byType = batch.countByType();
     this.deps.metrics.recordBatch(batch, byType, performance.now() - started, position.offset, this.sourceHeadOffset, lastEventTs);
     this.committed = position;

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { ReprocessBound, ReprocessChunkRequest, ReprocessChunkResult, ReprocessRange } from '../../contracts/reprocess.js';
 import type { AcceptedEvent, ProcessorRegistry } from '../../processors/processor.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
+import { ConnectionLender } from '../warehouse/connection-lender.js';
 
 interface RawEventRow extends Record<string, unknown> {
   event_offset: string;
@@ -89,12 +90,7 @@ export function createReprocessActivities(deps: { db: pg.Pool; processors: Proce
         });
       }
       if (events.length > 0) {
-        const client = await deps.db.connect();
-        try {
-          await new BatchWriter(client, deps.processors, deps.workerIdentity).reapply(request.stream ?? 'reprocess', events);
-        } finally {
-          client.release();
-        }
+        await new BatchWriter(new ConnectionLender(deps.db, 1), deps.processors, deps.workerIdentity).reapply(request.stream ?? 'reprocess', events);
       }
       Context.current().heartbeat();
       const full = rows.length === request.chunkEvents;

@@ -1,6 +1,5 @@
 import { type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SESSION_OWNER_GONE } from '../../activities/warehouse/ownership.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
 import { pauseSignal, resumeSignal, rewindUpdate, statusQuery } from '../../workflows/messages.js';
 import { spawnWorkerProcess } from '../support/worker-process.js';
@@ -8,6 +7,7 @@ import { groundTruth } from '../support/ground-truth.js';
 import { committedOffset, expectWarehouseMatches, startIngestion, stopAllIngestion, waitForCheckpoint } from '../support/ingestion.js';
 import { startTestWorker, type TestWorker } from '../support/temporal.js';
 import { createMigratedWarehouse } from '../support/warehouse.js';
+import { expectKilledWorkersSessionMoved } from '../support/worker-faults.js';
 
 describe('recovery: killed workers, rewinds, and signal storms', () => {
   let warehouse: Awaited<ReturnType<typeof createMigratedWarehouse>>;
@@ -66,35 +66,7 @@ describe('recovery: killed workers, rewinds, and signal storms', () => {
   });
 
   it('a killed worker’s session is failed at once by a surviving worker, without waiting for the heartbeat timeout', async () => {
-    const api = await started({ port: 0, seed: 'abandoned', rate: 1_500, maxEvents: 6_000 });
-    const taskQueue = `abandoned-${Date.now()}`;
-    const workers = [spawnWorker(taskQueue), spawnWorker(taskQueue)];
-    try {
-      const handle = await testWorker.client.workflow.start('restaurantRealtimeStream', {
-        workflowId: taskQueue,
-        taskQueue,
-        args: [{ sourceUrl: api.url, tuning: { sessionSeconds: 30, maxBatchWaitMs: 20 } }],
-      });
-      await waitForCheckpoint(warehouse.pool, handle.workflowId, 1_000);
-      // The owner token starts with the owning worker's identity, `host:pid`.
-      const { rows } = await warehouse.pool.query<{ owner_token: string }>('SELECT owner_token FROM raw_data.stream_checkpoints WHERE stream_name = $1', [handle.workflowId]);
-      const ownerPid = Number(/^[^ ]*:(\d+) /.exec(rows[0]?.owner_token ?? '')?.[1]);
-      const owner = workers.find((worker) => worker.pid === ownerPid);
-      expect(owner, `owner token ${rows[0]?.owner_token}`).toBeDefined();
-      owner!.kill('SIGKILL');
-      await new Promise((resolve) => owner!.once('exit', resolve));
-
-      await waitForCheckpoint(warehouse.pool, handle.workflowId, 6_000, 120_000);
-      await expectWarehouseMatches(warehouse.pool, groundTruth(api));
-      // The session now running is the retry of the killed one, which failed as abandoned (not timed out).
-      const running = (await handle.describe()).raw.pendingActivities ?? [];
-      expect(running.map((activity) => ({ attempt: activity.attempt, failedAs: activity.lastFailure?.applicationFailureInfo?.type }))).toEqual([
-        { attempt: 2, failedAs: SESSION_OWNER_GONE },
-      ]);
-      await handle.cancel();
-    } finally {
-      for (const worker of workers) worker.kill('SIGTERM');
-    }
+    await expectKilledWorkersSessionMoved({ pool: warehouse.pool, client: testWorker.client, workerDatabaseUrl: warehouse.url }, 'direct');
   });
 
   it('rewind re-ingests from an earlier offset without duplicating anything', async () => {
