@@ -208,7 +208,7 @@ export async function measureStreamsQuiet(env: BenchEnvironment, options: Stream
       feeds: streams.length,
       staleness_p99_s: round(quantile(staleness, 0.99)),
       worker_connections: peakConnections,
-      worker_rss_mb: worker.process.peakRssMb,
+      worker_rss_mb: round(worker.process.peakRssMb, 1),
       staleness_p50_s: round(quantile(staleness, 0.5)),
       staleness_max_s: round(staleness.at(-1) ?? Number.NaN),
       temporal_actions_per_feed_minute: round((load.actions + heartbeats) / feedMinutes),
