@@ -41,6 +41,20 @@ export default tseslint.config(
     },
   },
   {
+    // Imports run one way, with the data flow (ARCHITECTURE.md): activities never reach up into the
+    // clients and processes that drive them; what both sides need lives below both (warehouse/, temporal/).
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/clients/**', '**/stack/**', '**/cli/**', '**/worker/**'], message: 'activities import no clients or processes: move what is shared below both' }] }],
+    },
+  },
+  {
+    files: ['clients/**/*.ts', 'stack/**/*.ts', 'cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/activities/**'], message: "clients and the stack do not import activities: move what is shared below both" }] }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Assertions on parsed JSON and the harness's async probes read better without these.

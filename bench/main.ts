@@ -12,6 +12,10 @@ Measurements (in the order a run takes them):
   naive        the old way: one autocommitted INSERT per event and fact
   latency      an event's ts → its row visible, at 1,000 events/s
   recovery     SIGKILL the worker under load: seconds until ingestion moves, lost and doubled events
+  streams      aggregate throughput of 1, 2 and 4 streams on one worker and on two
+  streams.quiet  api --feeds 200 --rate 5, a streams file of 200 streams, one worker on defaults: every
+               feed's staleness p99, the worker's warehouse connections and peak RSS, Temporal actions
+               per feed-minute (about 6 minutes)
   dashboards   every Metabase card's SQL on 2 million paid orders over 5 years at 12 locations in four zones
                (rollups), the views checked against the facts in six session zones, and ingestion with/without rollups
   scaling      throughput with events_raw holding 0, 1 million and 10 million rows (minutes: last)
@@ -22,6 +26,7 @@ Examples:
   npm run bench                                  # everything, about 8 minutes
   npm run bench -- --quick                       # a smoke run in under two minutes (no scaling)
   npm run bench -- --only latency,recovery
+  npm run bench -- --only streams.quiet          # 200 quiet feeds on one worker
   npm run bench -- --only throughput --profile   # where the worker's and PostgreSQL's time goes
 `;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Every measurement the runner knows, in the order a full run takes them (the slow scaling step last). */
-export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'streams', 'dashboards', 'scaling'] as const;
+export const MEASUREMENTS = ['generator', 'throughput', 'copy-floor', 'naive', 'latency', 'recovery', 'streams', 'streams.quiet', 'dashboards', 'scaling'] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
 /** A quick run leaves out scaling, whose 10-million-row pre-fill alone takes minutes. */
@@ -46,6 +46,9 @@ export interface PhaseDurations {
   readonly scalingSeconds: number;
   /** Events of all streams together in each run of the several-streams measurement. */
   readonly streamsTotalEvents: number;
+  /** Many quiet feeds: seconds sampled after the warm-up, and the most the warm-up (every stream's first commit) may take. */
+  readonly quietSeconds: number;
+  readonly quietWarmUpSeconds: number;
   /** Events of the COPY floor when the throughput phase did not run (else the events it ingested, capped). */
   readonly copyFloorEvents: number;
   readonly generatorSeconds: number;
@@ -62,6 +65,8 @@ export function phaseDurations(flags: Pick<BenchFlags, 'quick' | 'seconds'>): Ph
     recoveryAfterKillSeconds: flags.quick ? 10 : 20,
     scalingSeconds: Math.max(5, Math.round(throughputSeconds / 2)),
     streamsTotalEvents: flags.quick ? 30_000 : 80_000,
+    quietSeconds: flags.quick ? 30 : 120,
+    quietWarmUpSeconds: flags.quick ? 60 : 240,
     copyFloorEvents: flags.quick ? 30_000 : 300_000,
     generatorSeconds: flags.quick ? 2 : 5,
   };

@@ -120,6 +120,14 @@ export interface ApiSpec {
   readonly simulatedStart?: string;
 }
 
+/** `restaurant-stack api --feeds N`: many quiet feeds from one process. */
+export interface FeedsSpec {
+  readonly feeds: number;
+  /** Events per second of each feed. */
+  readonly rate: number;
+  readonly seed: string;
+}
+
 export interface WorkerSpec {
   readonly databaseUrl: string;
   readonly temporalAddress: string;
@@ -169,9 +177,42 @@ export class BenchProcesses {
     return api;
   }
 
-  /** Starts a worker; `ready` settles once it polls its task queue. */
-  async startWorker(spec: WorkerSpec): Promise<{ process: MeasuredProcess; ready: Promise<void> }> {
+  /**
+   * `restaurant-stack api --feeds N` exactly as a user runs it (compiled, like the worker), with
+   * timestamps from the wall clock so a row's `ts` says when its event was emitted; resolves with the
+   * API's base URL once it listens.
+   */
+  async startFeeds(spec: FeedsSpec): Promise<{ measured: MeasuredProcess; url: string }> {
+    const name = this.nextName('api');
+    let listening: (url: string) => void = () => undefined;
+    const url = new Promise<string>((resolve) => (listening = resolve));
+    const args = ['--feeds', String(spec.feeds), '--rate', String(spec.rate), '--seed', spec.seed, '--clock', 'wall', '--port', String(await findFreePort())];
+    const measured = this.spawn(
+      'api',
+      name,
+      [CLI, 'api', ...args, '--data-dir', path.join(this.runDir, name)],
+      { RESTAURANT_STACK_COMPILED: '1', LOG_LEVEL: 'info', API_TOKEN: '' },
+      ['ignore', 'pipe', 'pipe'],
+      (line) => {
+        const match = line.includes('restaurant event API listening') ? /"url":"([^"]+)"/.exec(line) : null;
+        if (match) listening(match[1]!);
+      },
+    );
+    return {
+      measured,
+      url: await Promise.race([
+        url,
+        measured.child.exited.then((outcome): string => {
+          throw new Error(`the event API exited (${outcome}); see ${logFileOf(this.runDir, name)}`);
+        }),
+      ]),
+    };
+  }
+
+  /** Starts a worker; `ready` settles once it polls its task queue; `metricsUrl` is its Prometheus endpoint. */
+  async startWorker(spec: WorkerSpec): Promise<{ process: MeasuredProcess; ready: Promise<void>; metricsUrl: string }> {
     const name = this.nextName('worker');
+    const metricsPort = await findFreePort();
     const nodeArgs = spec.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', spec.cpuProfileDir] : [];
     let markReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -188,14 +229,14 @@ export class BenchProcesses {
         RESTAURANT_STACK_COMPILED: '1',
         LOG_LEVEL: 'info',
         // Its metrics endpoint stays on, as in production, but on a port no other worker holds.
-        METRICS_PORT: String(await findFreePort()),
+        METRICS_PORT: String(metricsPort),
         // Its stdin pipe is a lifeline, as under `up`: the worker stops if this run dies without stopping it.
         RESTAURANT_STACK_SUPERVISED: '1',
       },
       ['pipe', 'pipe', 'pipe'],
       (line) => line.includes('"msg":"worker polling"') && markReady(),
     );
-    return { process: measured, ready };
+    return { process: measured, ready, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
   }
 
   /** How many processes have been started so far: pass it to `peakRssMb` for the peak of later ones. */

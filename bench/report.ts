@@ -22,8 +22,26 @@ export interface LatestResults {
     /** Every view equal to the same aggregate over the facts in six session zones, business days included. */
     readonly views_equal_facts: boolean;
   } | null;
-  /** Aggregate events/s of 1, 2 and 4 streams (one event API each) on one worker and on two. */
-  readonly streams: Record<'one_worker' | 'two_workers', Record<string, number>> | null;
+  /**
+   * Aggregate events/s of 1, 2 and 4 streams (one event API each) on one worker and on two; `quiet`: 200
+   * feeds at 5 events/s on one worker (bench/streams-quiet.ts; every figure in latest.meta.json).
+   */
+  readonly streams: {
+    readonly one_worker: Record<string, number> | null;
+    readonly two_workers: Record<string, number> | null;
+    readonly quiet: QuietFigures | null;
+  } | null;
+}
+
+export interface QuietFigures {
+  readonly feeds: number;
+  readonly staleness_p99_s: number;
+  readonly worker_connections: number;
+  readonly worker_rss_mb: number;
+  readonly staleness_p50_s: number;
+  readonly temporal_actions_per_feed_minute: number;
+  readonly streams_never_committed: number;
+  readonly cpu_pressure_percent: number | null;
 }
 
 /** Issue 15's targets (the round before set throughput ≥ 10,000 events/s and p99 ≤ 250 ms), and issue 19's for the dashboards. */
@@ -37,6 +55,10 @@ const TARGETS = {
   /** Issue 19: every card over years of history, alone and together. */
   slowestCardMs: 20,
   allCardsMs: 200,
+  /** Issue 20: 200 quiet feeds on one worker with the defaults. */
+  quietStalenessP99Seconds: 2,
+  quietWorkerConnections: 24,
+  quietWorkerRssMb: 300,
 } as const;
 
 const n = (value: number) => Math.round(value).toLocaleString('en');
@@ -94,9 +116,18 @@ export function formatTable(results: LatestResults, notes: { generatorEps?: numb
   if (r.streams !== null) {
     for (const [workers, label] of [['one_worker', 'one worker'], ['two_workers', 'two workers']] as const) {
       const byCount = r.streams[workers];
+      if (byCount === null) continue;
       const single = byCount['1'];
       const counts = Object.keys(byCount);
       rows.push([`streams 1 / 2 / 4 on ${label}`, `${counts.map((count) => n(byCount[count]!)).join(' / ')} events/s`, '–', single ? `4 streams: ${percent((byCount['4'] ?? 0) / single)} of 1` : '']);
+    }
+    const quiet = r.streams.quiet;
+    if (quiet !== null) {
+      const feeds = `${quiet.feeds} quiet feeds on one worker`;
+      rows.push([`${feeds}: staleness p99`, `${quiet.staleness_p99_s} s (p50 ${quiet.staleness_p50_s} s)`, `≤ ${TARGETS.quietStalenessP99Seconds} s`, verdict(quiet.staleness_p99_s <= TARGETS.quietStalenessP99Seconds)]);
+      rows.push([`${feeds}: warehouse connections`, String(quiet.worker_connections), `≤ ${TARGETS.quietWorkerConnections}`, verdict(quiet.worker_connections <= TARGETS.quietWorkerConnections)]);
+      rows.push([`${feeds}: worker peak RSS`, `${n(quiet.worker_rss_mb)} MB`, `≤ ${TARGETS.quietWorkerRssMb} MB`, verdict(quiet.worker_rss_mb <= TARGETS.quietWorkerRssMb)]);
+      rows.push([`${feeds}: Temporal actions per feed-minute`, String(quiet.temporal_actions_per_feed_minute), 'stated', '']);
     }
   }
   if (notes.generatorEps !== undefined) rows.push(['event API to one SSE client (source capacity)', `${n(notes.generatorEps)} events/s`, '–', '']);

@@ -13,9 +13,10 @@ import { phaseDurations, selectedMeasurements, type BenchFlags, type Measurement
 import { pressureStallMicros } from './proc-stats.js';
 import { PROFILE_POSTGRES_SETTINGS } from './profile.js';
 import { measureRecovery, type RecoveryResult } from './recovery.js';
-import { formatTable, type LatestResults } from './report.js';
+import { formatTable, type LatestResults, type QuietFigures } from './report.js';
 import { measureScaling, type ScalingLevel } from './scaling.js';
 import { measureStreams, type StreamsResult } from './streams.js';
+import { measureStreamsQuiet, type StreamsQuietResult } from './streams-quiet.js';
 import { measureThroughput, THROUGHPUT_SEED, type ThroughputResult } from './throughput.js';
 
 export interface BenchRunOptions extends BenchFlags {
@@ -36,6 +37,7 @@ interface Outcomes {
   latency?: LatencyResult;
   recovery?: RecoveryResult;
   streams?: StreamsResult;
+  'streams.quiet'?: StreamsQuietResult;
   scaling?: ScalingLevel[];
   dashboards?: DashboardsResult;
 }
@@ -81,6 +83,13 @@ const LATENCY_RATE = 1_000;
 const RECOVERY_RATE = 5_000;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
+/** The agreed four figures of many quiet feeds, and the few that say how to read them. */
+function quietFigures(quiet: StreamsQuietResult | undefined): QuietFigures | null {
+  if (!quiet) return null;
+  const { feeds, staleness_p99_s, worker_connections, worker_rss_mb, staleness_p50_s, temporal_actions_per_feed_minute, streams_never_committed, cpu_pressure_percent } = quiet;
+  return { feeds, staleness_p99_s, worker_connections, worker_rss_mb, staleness_p50_s, temporal_actions_per_feed_minute, streams_never_committed, cpu_pressure_percent };
+}
+
 function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number }): LatestResults {
   const { throughput, latency, recovery, scaling } = outcomes;
   const floor = outcomes['copy-floor'];
@@ -107,7 +116,10 @@ function resultsOf(outcomes: Outcomes, peaks: { worker?: number; api?: number })
           views_equal_facts: outcomes.dashboards.views_equal_facts,
         }
       : null,
-    streams: outcomes.streams?.figures ?? null,
+    streams:
+      outcomes.streams || outcomes['streams.quiet']
+        ? { one_worker: outcomes.streams?.figures.one_worker ?? null, two_workers: outcomes.streams?.figures.two_workers ?? null, quiet: quietFigures(outcomes['streams.quiet']) }
+        : null,
   };
 }
 
@@ -157,6 +169,7 @@ export async function runBenchmarks(options: BenchRunOptions): Promise<BenchRun>
         log,
       }),
     streams: () => measureStreams(env, { totalEvents: durations.streamsTotalEvents, log }),
+    'streams.quiet': () => measureStreamsQuiet(env, { seconds: durations.quietSeconds, warmUpSeconds: durations.quietWarmUpSeconds, log }),
     scaling: () => measureScaling(env, { seconds: durations.scalingSeconds, warmUpSeconds: durations.warmUpSeconds, log }),
   };
   const run = async <K extends Measurement>(name: K) => {

@@ -18,6 +18,53 @@ export const streamSpecSchema = z.strictObject({
 
 const streamsFileSchema = z.strictObject({ streams: z.array(z.unknown()).min(1, 'lists no stream') });
 
+/** Fields of a stream entry that may carry a range: `name: feed-{001..200}` is 200 streams. */
+const RANGE_FIELDS = ['name', 'source', 'tokenEnv'] as const;
+const MAX_RANGE_STREAMS = 1_000;
+const BRACES = /\{[^{}]*\}/g;
+
+/** `{001..200}`: the numbers FIRST to LAST, zero-padded to the width written when either is (as a shell's brace expansion does). */
+const streamRangeSchema = z
+  .string()
+  .regex(/^\{\d{1,9}\.\.\d{1,9}\}$/, { error: 'a range is written {FIRST..LAST}, e.g. {001..200}' })
+  .transform((text) => {
+    const [first, last] = text.slice(1, -1).split('..') as [string, string];
+    const padded = /^0\d/.test(first) || /^0\d/.test(last);
+    return { text, first: Number(first), last: Number(last), width: padded ? Math.max(first.length, last.length) : 0 };
+  })
+  .refine(({ first, last }) => first <= last, { error: 'the range runs backwards: FIRST must not be above LAST' })
+  .refine(({ first, last }) => last - first < MAX_RANGE_STREAMS, { error: `a range makes at most ${MAX_RANGE_STREAMS} streams` });
+
+/**
+ * One entry of the file as the streams it stands for: itself, or with a range in its name one stream per
+ * number, the range replaced alike in name, source and tokenEnv (`source: http://h:8100/feeds/feed-{001..200}`).
+ */
+function expandRange(entry: unknown, fail: (field: string, message: string) => never): unknown[] {
+  if (typeof entry !== 'object' || entry === null) return [entry];
+  const fields = entry as Record<string, unknown>;
+  const ranges = new Map<string, string>();
+  for (const field of RANGE_FIELDS) {
+    const value = fields[field];
+    for (const group of typeof value === 'string' ? (value.match(BRACES) ?? []) : []) {
+      const parsed = streamRangeSchema.safeParse(group);
+      if (!parsed.success) fail(field, `${parsed.error.issues[0]?.message ?? 'not a range'} (got "${group}")`);
+      const other = [...ranges.values()].find((text) => text !== group);
+      if (other !== undefined) fail(field, `every range of one stream must be the same; found ${other} and ${group}`);
+      ranges.set(field, group);
+    }
+  }
+  if (ranges.size === 0) return [entry];
+  const [field] = ranges.keys();
+  if (!ranges.has('name')) fail(field!, 'a range here needs the same range in name, so that each stream has a name of its own');
+  const { text, first, last, width } = streamRangeSchema.parse(ranges.get('name'));
+  return Array.from({ length: last - first + 1 }, (_, index) => {
+    const number = String(first + index).padStart(width, '0');
+    const stream = { ...fields };
+    for (const name of ranges.keys()) stream[name] = (fields[name] as string).replaceAll(text, number);
+    return stream;
+  });
+}
+
 /** A stream as `up` and `ingest start` run it: tuning filled in from the environment's INGEST_* settings. */
 export interface StreamSpec {
   name: string;
@@ -66,9 +113,15 @@ export function loadStreamsFile(file: string, config: StackConfig): StreamSpec[]
   }
   const outline = streamsFileSchema.safeParse(document);
   if (!outline.success) throw new ConfigError(`${shown}: ${describeIssues(outline.error, document, { root: 'file' })}`);
+  const labelOf = (entry: unknown, index: number) => (typeof (entry as { name?: unknown } | null)?.name === 'string' ? `stream ${(entry as { name: string }).name}` : `stream #${index + 1}`);
+  const entries = outline.data.streams.flatMap((entry, index) =>
+    expandRange(entry, (field, message) => {
+      throw new ConfigError(`${shown}: ${labelOf(entry, index)}: ${field}: ${message}`);
+    }).map((stream) => ({ stream, index })),
+  );
   const seen = new Set<string>();
-  return outline.data.streams.map((entry, index) => {
-    const label = typeof (entry as { name?: unknown } | null)?.name === 'string' ? `stream ${(entry as { name: string }).name}` : `stream #${index + 1}`;
+  return entries.map(({ stream: entry, index }) => {
+    const label = labelOf(entry, index);
     const parsed = streamSpecSchema.safeParse(entry);
     if (!parsed.success) throw new ConfigError(`${shown}: ${label}: ${describeIssues(parsed.error, entry, { root: 'stream' })}`);
     const { name, source, mode, tokenEnv, tuning } = parsed.data;

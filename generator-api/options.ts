@@ -4,6 +4,7 @@ import { parseTimestamp, wallClockMicros, type Clock, type Micros } from './cloc
 import type { Faults } from './faults.js';
 
 export const DEFAULT_RATE = 200;
+const DEFAULT_RETENTION = 100_000;
 /** Where a seeded simulation's clock starts unless told otherwise: a Monday, just before the lunch rush. */
 export const DEFAULT_SIMULATED_START = '2026-01-05T11:00:00.000000+00:00';
 const MiB = 1024 * 1024;
@@ -44,7 +45,7 @@ export const eventApiOptionsSchema = z.object({
   clock: z.enum(['wall', 'simulated']).optional(),
   /** Where the simulated clock starts; default DEFAULT_SIMULATED_START when seeded, else now. */
   simulatedStart: timestamp.optional(),
-  retention: integerIn(1, 10_000_000).default(100_000),
+  retention: integerIn(1, 10_000_000).default(DEFAULT_RETENTION),
   /** Where the head offset is kept so a restart continues after it; without it offsets start at 1. */
   dataDir: z.string().min(1).optional(),
   keepAliveMs: integerIn(10, 15_000).default(10_000),
@@ -59,6 +60,24 @@ export const eventApiOptionsSchema = z.object({
   legacy: z.boolean().default(false),
   ...faultsSchema.shape,
 });
+
+/** Feeds one process serves at most: each is cheap while quiet, but not free (a producer, a retention ring). */
+export const MAX_FEEDS = 1_000;
+export const feedsSchema = integerIn(1, MAX_FEEDS);
+
+/** `feed-007`: the feed's name and the last part of its path, zero-padded to at least 3 digits. */
+export function feedName(number: number): string {
+  return `feed-${String(number).padStart(3, '0')}`;
+}
+
+/** Events retained for replay, in all, by the feeds of a many-feed API unless `retention` says otherwise. */
+const FEEDS_RETENTION_TOTAL = 200_000;
+const FEED_RETENTION_MIN = 1_000;
+
+/** A feed's default retention when `feeds` share one process: its share of the total, at least a thousand, at most the one-feed default. */
+export function feedsRetention(feeds: number): number {
+  return Math.min(DEFAULT_RETENTION, Math.max(FEED_RETENTION_MIN, Math.floor(FEEDS_RETENTION_TOTAL / feeds)));
+}
 
 /** What callers pass: every field optional, numbers also as text. */
 export type EventApiOptions = z.input<typeof eventApiOptionsSchema>;

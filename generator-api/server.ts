@@ -19,17 +19,25 @@ const resumeQuery = z.object({
   since: integerIn(0).optional(),
 });
 
-export interface EventApiRoutes {
+/** What `/events` and `/stream` serve. */
+export interface FeedRoutes {
   readonly store: RetentionStore;
   readonly hub: StreamHub;
   readonly legacy: boolean;
-  readonly health: () => object;
-  /** `/metrics` in the Prometheus text format. */
-  readonly metrics: () => string;
-  readonly log: EventApiLog;
   /** Required as a bearer token on `/events` and `/stream` when set; `/health` and `/metrics` stay open for probes. */
   readonly token?: string;
 }
+
+/** The endpoints under one base URL: a feed's, or (at the root of a many-feed API) only `/health` and `/metrics`. */
+export interface EventApiRoutes {
+  readonly health: () => object;
+  /** `/metrics` in the Prometheus text format. */
+  readonly metrics: () => string;
+  readonly feed?: FeedRoutes;
+}
+
+/** The routes serving a request path and the endpoint it names there (`/health`, …), or why none does. */
+export type Router = (pathname: string) => { routes: EventApiRoutes; endpoint: string } | { missing: string };
 
 function sendJson(response: ServerResponse, status: number, body: string | object, headers: Record<string, string> = {}): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -47,7 +55,7 @@ function rejectParameters(response: ServerResponse, error: z.ZodError, given: Re
 }
 
 /** `/events`: the element of a malformed event (a fault) is its raw text as a JSON string, never an object. */
-function servePage(routes: EventApiRoutes, url: URL, response: ServerResponse): void {
+function servePage(routes: FeedRoutes, url: URL, response: ServerResponse): void {
   const given = Object.fromEntries(url.searchParams);
   const query = eventsQuery.safeParse(given);
   if (!query.success) return rejectParameters(response, query.error, given);
@@ -58,7 +66,7 @@ function servePage(routes: EventApiRoutes, url: URL, response: ServerResponse): 
   sendJson(response, 200, `{"events":[${elements.join(',')}],"next_since":${nextSince}}`);
 }
 
-function serveStream(routes: EventApiRoutes, url: URL, request: IncomingMessage, response: ServerResponse): void {
+function serveStream(routes: FeedRoutes, url: URL, request: IncomingMessage, response: ServerResponse): void {
   // The old source ignores every resume hint.
   if (routes.legacy) return routes.hub.open(response, undefined);
   const header = request.headers['last-event-id'];
@@ -88,26 +96,37 @@ function serveStream(routes: EventApiRoutes, url: URL, request: IncomingMessage,
  */
 const RESPONSE_HIGH_WATER_MARK = 16 * 1024;
 
-export function createEventApiServer(routes: EventApiRoutes): Server {
+const ENDPOINTS = new Set(['/health', '/events', '/stream', '/metrics']);
+
+/** One feed served at the root of the server. */
+export function rootRouter(routes: EventApiRoutes): Router {
+  return (pathname) => (ENDPOINTS.has(pathname) ? { routes, endpoint: pathname } : { missing: `no such endpoint: ${pathname}` });
+}
+
+export function createEventApiServer(router: Router, log: EventApiLog): Server {
   return createServer({ highWaterMark: RESPONSE_HIGH_WATER_MARK }, (request, response) => {
     try {
       const url = new URL(request.url ?? '/', 'http://event-api');
-      const route = ['/health', '/events', '/stream', '/metrics'].includes(url.pathname) ? url.pathname : undefined;
-      if (!route) return sendJson(response, 404, { error: `no such endpoint: ${url.pathname}` });
+      const found = router(url.pathname);
+      if ('missing' in found) return sendJson(response, 404, { error: found.missing });
+      const { routes, endpoint } = found;
+      const { feed } = routes;
+      const feedOnly = endpoint === '/events' || endpoint === '/stream';
+      if (!ENDPOINTS.has(endpoint) || (feedOnly && !feed)) return sendJson(response, 404, { error: `no such endpoint: ${url.pathname}` });
       if (request.method !== 'GET') return sendJson(response, 405, { error: `${request.method} is not allowed; use GET` }, { Allow: 'GET' });
-      if (route === '/health') return sendJson(response, 200, routes.health());
-      if ((route === '/events' || route === '/stream') && !carriesToken(request, routes.token)) {
-        return sendJson(response, 401, { error: 'a bearer token is required: Authorization: Bearer <token>' }, { 'WWW-Authenticate': 'Bearer realm="restaurant-event-api"' });
-      }
-      if (route === '/events') return servePage(routes, url, response);
-      if (route === '/metrics') {
+      if (endpoint === '/health') return sendJson(response, 200, routes.health());
+      if (!feed || !feedOnly) {
         const text = routes.metrics();
         response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
         return response.end(text);
       }
-      return serveStream(routes, url, request, response);
+      if (!carriesToken(request, feed.token)) {
+        return sendJson(response, 401, { error: 'a bearer token is required: Authorization: Bearer <token>' }, { 'WWW-Authenticate': 'Bearer realm="restaurant-event-api"' });
+      }
+      if (endpoint === '/events') return servePage(feed, url, response);
+      return serveStream(feed, url, request, response);
     } catch (error) {
-      routes.log.warn('request failed', { url: request.url, error });
+      log.warn('request failed', { url: request.url, error });
       if (!response.headersSent) sendJson(response, 500, { error: (error as Error).message });
       else response.destroy();
     }

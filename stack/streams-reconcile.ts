@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
 import { defaultStreamName, type StreamSpec } from '../config/streams.js';
 import { ensureStreamRunning, runningStreams } from '../clients/ingestion-control.js';
-import { hasSearchAttribute } from '../clients/temporal.js';
+import { hasSearchAttribute } from '../temporal/search-attributes.js';
 import { STREAM_SEARCH_ATTRIBUTE, type IngestionStatus, type IngestionTuning, type StreamPosition } from '../contracts/ingestion.js';
 import { statusQuery } from '../workflows/messages.js';
 import type { LineSink } from './child-process.js';

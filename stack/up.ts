@@ -5,7 +5,7 @@ import { ensureMaintenanceSchedule } from '../clients/maintenance-schedule.js';
 import { connectTemporalClient } from '../clients/temporal.js';
 import { loadStreamsFile, singleFeed, streamsFilePath } from '../config/streams.js';
 import { temporalTarget } from '../config/temporal.js';
-import { readCheckpoint } from '../activities/warehouse/checkpoints.js';
+import { readCheckpoint } from '../warehouse/checkpoints.js';
 import { createWarehouseDb } from '../warehouse/connect.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
 import { COMPONENT_NODE_FLAGS } from './node-flags.js';

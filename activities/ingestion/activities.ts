@@ -6,7 +6,8 @@ import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionReport, type 
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
-import { readCheckpoint, rewindCheckpoint } from '../warehouse/checkpoints.js';
+import { rewindCheckpoint } from '../warehouse/checkpoints.js';
+import { readCheckpoint } from '../../warehouse/checkpoints.js';
 import { ConnectionLender } from '../warehouse/connection-lender.js';
 import { takeOwnership } from '../warehouse/ownership.js';
 import { resolveSourceHeaders, type SourceAccess } from '../restaurant-api/source.js';

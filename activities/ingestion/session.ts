@@ -3,7 +3,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import { emptyTotals, type StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { fetchEventsPage, fetchSourceHead, PageTooLargeError, type PagedEvent } from '../restaurant-api/events-page.js';
-import type { SourceAccess } from '../restaurant-api/source.js';
+import { sourceEndpoint, type SourceAccess } from '../restaurant-api/source.js';
 import { SseFeed, type StreamMessage } from '../restaurant-api/sse-feed.js';
 import type { BatchWriter } from '../warehouse/batch-writer.js';
 import { Batch } from '../warehouse/batch.js';
@@ -162,7 +162,7 @@ export class IngestionSession {
 
   private async openFeed(): Promise<SseFeed> {
     await this.checkSourceContinuity();
-    return new SseFeed(new URL('/stream', this.request.sourceUrl).toString(), {
+    return new SseFeed(sourceEndpoint(this.request.sourceUrl, 'stream').toString(), {
       fromOffset: this.sequencer.position.offset,
       headers: this.deps.source.headers,
       maxQueued: this.feedBound,

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
-import { hasSearchAttribute } from '../../clients/temporal.js';
+import { hasSearchAttribute } from '../../temporal/search-attributes.js';
 import { STREAM_SEARCH_ATTRIBUTE, type StreamClaimRequest, type StreamClaimResult } from '../../contracts/ingestion.js';
 import type { WarehouseDatabase } from '../../warehouse/schema.js';
 import { claimStream } from '../warehouse/checkpoints.js';

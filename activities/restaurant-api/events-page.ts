@@ -1,4 +1,4 @@
-import { credentialsRefused, isCredentialsRefusal, type SourceAccess } from './source.js';
+import { credentialsRefused, isCredentialsRefusal, sourceEndpoint, type SourceAccess } from './source.js';
 
 /** One element of an `/events` page: an envelope, or (from a faulty source) a raw string or other junk. */
 export interface PagedEvent {
@@ -126,7 +126,7 @@ function textOf(chunks: Uint8Array[]): string {
  * read and counted, never kept, so the error says the event's size.
  */
 export async function fetchEventsPage(source: SourceAccess, since: number, limit: number, options: ReadOptions & { measureOversized?: boolean } = {}): Promise<EventsPage> {
-  const url = new URL('/events', source.url);
+  const url = sourceEndpoint(source.url, 'events');
   url.searchParams.set('since', String(since));
   url.searchParams.set('limit', String(limit));
   const request = await fetchWithin(source, url, 30_000, options);
@@ -161,7 +161,7 @@ export async function fetchEventsPage(source: SourceAccess, since: number, limit
 /** The source's head offset when its `/health` says so (an extension: the old source does not). */
 export async function fetchSourceHead(source: SourceAccess, options: ReadOptions = {}): Promise<number | null> {
   try {
-    const request = await fetchWithin(source, new URL('/health', source.url), 5_000, options);
+    const request = await fetchWithin(source, sourceEndpoint(source.url, 'health'), 5_000, options);
     try {
       if (!request.response.ok) return null;
       const body = JSON.parse(textOf(await request.readBody())) as Record<string, unknown>;

@@ -11,6 +11,19 @@ export interface SourceAccess {
   readonly maxPageBytes: number;
 }
 
+/**
+ * An endpoint of the contract under a source's base URL, keeping its path: `http://host/feeds/feed-007`
+ * (with or without a trailing slash) and `events` give `http://host/feeds/feed-007/events`, where
+ * `new URL('/events', base)` would drop the prefix.
+ */
+export function sourceEndpoint(baseUrl: string, endpoint: 'health' | 'events' | 'stream'): URL {
+  const url = new URL(baseUrl);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${endpoint}`;
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
 /** Failure types a workflow recognises (see workflows/stream-ingestion.ts). */
 export const CREDENTIALS_REFUSED = 'SourceCredentialsRefused';
 export const CREDENTIALS_INVALID = 'SourceCredentialsInvalid';

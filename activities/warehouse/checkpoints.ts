@@ -2,16 +2,6 @@ import { sql, type Kysely } from 'kysely';
 import type { CheckpointRewind, StreamClaimRequest, StreamPosition } from '../../contracts/ingestion.js';
 import type { WarehouseDatabase } from '../../warehouse/schema.js';
 
-/** The committed position of a stream, or null before its first batch. */
-export async function readCheckpoint(db: Kysely<WarehouseDatabase>, stream: string): Promise<StreamPosition | null> {
-  const row = await db
-    .selectFrom('raw_data.stream_checkpoints')
-    .select(['event_offset', 'source_epoch', 'last_event_id'])
-    .where('stream_name', '=', stream)
-    .executeTakeFirst();
-  return row ? { offset: Number(row.event_offset), epoch: Number(row.source_epoch) || 1, lastEventId: row.last_event_id } : null;
-}
-
 /**
  * Moves a stream's checkpoint (an operator's rewind). The event id at the new offset is left unknown,
  * so the next session does not mistake the rewind for a restarted source. The owner is revoked: a

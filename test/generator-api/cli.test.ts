@@ -55,6 +55,10 @@ describe('restaurant-stack api', () => {
       [['--port', '70000'], '--port'],
       [['--malformed-rate', '1.5'], '--malformed-rate'],
       [['--no-such-flag'], '--no-such-flag'],
+      [['--feeds', '0'], '--feeds'],
+      [['--feeds', '-2'], '--feeds'],
+      [['--feeds', '1.5'], '--feeds'],
+      [['--feeds', '1000000'], '--feeds'],
     ];
     const outcomes = await Promise.all(
       cases.map(async ([args]) => {
@@ -104,5 +108,20 @@ describe('restaurant-stack api', () => {
     expect(firstNew!.offset).toBeGreaterThan(seen);
     restarted.kill('SIGTERM');
     expect(await restarted.exited).toBe(0);
+  });
+
+  it('serves --feeds N at /feeds/feed-001 …, each feed saving its own head on SIGTERM', async () => {
+    const folder = mkdtempSync(path.join(dataDir, 'feeds-'));
+    const api = launch(['--port', '0', '--seed', 'cli', '--rate', '200', '--feeds', '3'], folder);
+    const url = await api.url();
+    expect((await getJson<{ feeds: number }>(`${url}/health`)).body.feeds).toBe(3);
+    await waitUntil('events on feed-003', 10_000, async () => (await getJson<{ head_offset: number }>(`${url}/feeds/feed-003/health`)).body.head_offset >= 20);
+    api.kill('SIGTERM');
+    expect(await api.exited).toBe(0);
+    for (const feed of ['feed-001', 'feed-002', 'feed-003']) {
+      const state = JSON.parse(readFileSync(path.join(folder, 'feeds', feed, 'generator-api', 'state.json'), 'utf8')) as { seed: string; head: number };
+      expect(state.seed).toBe(`cli/${feed}`);
+      expect(state.head).toBeGreaterThan(0);
+    }
   });
 });

@@ -43,7 +43,48 @@ describe('streams file', () => {
     ]);
   });
 
+  it("expands a range in a stream's name (and the same range in its source and tokenEnv) to one stream per number", () => {
+    const streams = loadStreamsFile(
+      file(
+        'ranges.yaml',
+        `streams:
+  - name: feed-{001..200}
+    source: http://127.0.0.1:8100/feeds/feed-{001..200}
+    tokenEnv: FEED_{001..200}_TOKEN
+    tuning: { maxBatchEvents: 100 }
+  - name: shop-{8..11}
+    source: http://shops.internal/{8..11}
+  - name: brand_a
+    source: http://pos-a.internal:8000
+`,
+      ),
+      config,
+    );
+    expect(streams).toHaveLength(205);
+    expect(streams[6]).toMatchObject({ name: 'feed-007', sourceUrl: 'http://127.0.0.1:8100/feeds/feed-007', tokenEnv: 'FEED_007_TOKEN', tuning: { maxBatchEvents: 100 } });
+    expect(streams[199]).toMatchObject({ name: 'feed-200', sourceUrl: 'http://127.0.0.1:8100/feeds/feed-200' });
+    expect(streams.slice(200).map((stream) => [stream.name, stream.sourceUrl])).toEqual([
+      ['shop-8', 'http://shops.internal/8'],
+      ['shop-9', 'http://shops.internal/9'],
+      ['shop-10', 'http://shops.internal/10'],
+      ['shop-11', 'http://shops.internal/11'],
+      ['brand_a', 'http://pos-a.internal:8000'],
+    ]);
+  });
+
+  it('reads the committed example of 200 feeds', () => {
+    const streams = loadStreamsFile(path.join(projectRoot, 'streams.feeds.example.yaml'), config);
+    expect(streams.map((stream) => stream.name)).toEqual(Array.from({ length: 200 }, (_, i) => `feed-${String(i + 1).padStart(3, '0')}`));
+    expect(streams[41]!.sourceUrl).toBe('http://127.0.0.1:8100/feeds/feed-042');
+  });
+
   it.each([
+    ['a range running backwards', 'range-1.yaml', 'streams:\n  - { name: "f-{200..001}", source: "http://h/{200..001}" }\n', /stream f-\{200\.\.001\}: name: the range runs backwards: FIRST must not be above LAST \(got "\{200\.\.001\}"\)$/],
+    ['a range that is not one', 'range-2.yaml', 'streams:\n  - { name: "f-{1..x}", source: "http://h:8000" }\n', /stream f-\{1\.\.x\}: name: a range is written \{FIRST\.\.LAST\}, e\.g\. \{001\.\.200\} \(got "\{1\.\.x\}"\)$/],
+    ['a range of too many streams', 'range-3.yaml', 'streams:\n  - { name: "f-{1..5000}", source: "http://h/{1..5000}" }\n', /name: a range makes at most 1000 streams/],
+    ['a range in the source only', 'range-4.yaml', 'streams:\n  - { name: f, source: "http://h/feeds/feed-{001..200}" }\n', /stream f: source: a range here needs the same range in name/],
+    ['two different ranges', 'range-5.yaml', 'streams:\n  - { name: "f-{001..200}", source: "http://h/{001..100}" }\n', /source: every range of one stream must be the same; found \{001\.\.200\} and \{001\.\.100\}/],
+    ['a range colliding with another stream', 'range-6.yaml', 'streams:\n  - { name: f-002, source: "http://h/x" }\n  - { name: "f-{001..003}", source: "http://h/{001..003}" }\n', /stream f-002: name: used by another stream of the file$/],
     ['a bad source', 'bad-1.yaml', 'streams:\n  - name: brand_b\n    source: oops\n', /^.*bad-1\.yaml: stream brand_b: source: an http\(s\) URL .* \(got "oops"\)$/],
     ['a mode it does not know', 'bad-2.yaml', 'streams:\n  - { name: brand_b, source: "http://b:8000", mode: kafka }\n', /stream brand_b: mode: Invalid option: expected one of "realtime"\|"polling" \(got "kafka"\)$/],
     ['a token instead of its variable name', 'bad-3.yaml', 'streams:\n  - { name: brand_b, source: "http://b:8000", tokenEnv: "s3cr3t-token" }\n', /stream brand_b: tokenEnv: the NAME of an environment variable/],

@@ -4,7 +4,7 @@ import { loadConfig, type StackConfig } from '../../config/env.js';
 import { tuningFrom, type StreamSpec } from '../../config/streams.js';
 import { DEFAULT_STREAM } from '../../contracts/ingestion.js';
 import { startEventApi, type EventApi } from '../../generator-api/index.js';
-import { readCheckpoint } from '../../activities/warehouse/checkpoints.js';
+import { readCheckpoint } from '../../warehouse/checkpoints.js';
 import { reconcileStreams } from '../../stack/streams-reconcile.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { statusQuery } from '../../workflows/messages.js';

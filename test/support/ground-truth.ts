@@ -1,5 +1,5 @@
 import { knownEventSchema, type KnownEvent } from '../../events/index.js';
-import type { EventApi } from '../../generator-api/index.js';
+import type { EventFeed } from '../../generator-api/index.js';
 
 /** What the source produced, read from its retention: the truth ingestion is checked against. */
 export interface GroundTruth {
@@ -15,7 +15,7 @@ export interface GroundTruth {
   byType: Record<string, number>;
 }
 
-export function groundTruth(api: EventApi): GroundTruth {
+export function groundTruth(api: EventFeed): GroundTruth {
   const seen = new Set<number>();
   const truth: GroundTruth = { offsets: 0, eventIds: new Set(), malformed: 0, invalid: 0, valid: [], byType: {} };
   for (const wire of api.retained(0, Number.MAX_SAFE_INTEGER)) {
