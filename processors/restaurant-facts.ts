@@ -49,8 +49,8 @@ export const orderCreated = defineProcessor({
   payloadSchema: orderCreatedPayload,
   async apply(sql, events, batch) {
     const paid = moneyByOrder(batch);
-    const records = events.map((event) => ({ ...event.payload, ...paid.get(event.payload.order_id), event_ts: event.ts }));
-    await sql.query(INSERT_ORDERS, [JSON.stringify(records)]);
+    // Built in the call: a local would hold the records until the statement is answered.
+    await sql.query(INSERT_ORDERS, [JSON.stringify(events.map((event) => ({ ...event.payload, ...paid.get(event.payload.order_id), event_ts: event.ts })))]);
   },
 });
 

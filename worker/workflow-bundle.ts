@@ -30,6 +30,10 @@ export async function bundleWorkflows(log?: (line: string) => void): Promise<{ c
   return bundleWorkflowCode({
     workflowsPath: path.join(workflowsDir, runsCompiled ? 'index.js' : 'index.ts'),
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: quiet('warning'), error: quiet('error') },
+    // The worker needs the bundle's source map inline, and its workflow thread parses it for stack traces:
+    // lines of the sources, without their text (the default map carried all of it, 1.4 MB, parsed in two
+    // isolates and into the source-map library's WebAssembly memory, which never shrinks).
+    webpackConfigHook: (config) => ({ ...config, devtool: 'inline-nosources-cheap-module-source-map' }),
   });
 }
 

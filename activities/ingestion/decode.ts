@@ -10,7 +10,15 @@ import type { AcceptedEvent, ProcessorRegistry } from '../../processors/processo
  * - `unreadable`: not JSON, or no valid envelope: only events_rejected, with the raw text.
  */
 export type DecodedMessage =
-  | { kind: 'event'; offset: number; eventId: string; event: AcceptedEvent; problem: string | null }
+  | {
+      kind: 'event';
+      offset: number;
+      eventId: string;
+      event: AcceptedEvent;
+      problem: string | null;
+      /** The envelope's JSON text as received, when validation left its payload as it came: the batch keeps this rather than `event`. */
+      received?: string;
+    }
   | { kind: 'unreadable'; offset: number | null; eventId: string | null; raw: string; reason: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -42,11 +50,12 @@ export function decodeValue(value: unknown, offsetHint: number | null, epoch: nu
   const { offset, event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload } = envelope;
   const event: AcceptedEvent = { offset, epoch, eventId, eventType, ts, partitionKey, payload };
   const processor = processors.get(eventType);
-  if (!processor) return { kind: 'event', offset, eventId, event, problem: `no processor for event type "${eventType}" (kept in raw_data.events_raw)` };
+  if (!processor) return { kind: 'event', offset, eventId, event, problem: `no processor for event type "${eventType}" (kept in raw_data.events_raw)`, received: rawText };
   // Valid as it stands (the common case): kept as is, without zod's validated copy.
-  if (payloadCheckOf(processor.payloadSchema)?.(payload)) return { kind: 'event', offset, eventId, event, problem: null };
+  if (payloadCheckOf(processor.payloadSchema)?.(payload)) return { kind: 'event', offset, eventId, event, problem: null, received: rawText };
   const parsed = processor.payloadSchema.safeParse(payload);
-  if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error, payload, { root: 'payload' })}` };
+  if (!parsed.success) return { kind: 'event', offset, eventId, event, problem: `invalid ${eventType} payload: ${describeIssues(parsed.error, payload, { root: 'payload' })}`, received: rawText };
+  // zod's output may differ from what arrived (defaults, coercions): the event is kept as validated.
   event.payload = parsed.data;
   return { kind: 'event', offset, eventId, event, problem: null };
 }

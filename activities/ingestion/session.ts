@@ -295,7 +295,7 @@ export class IngestionSession {
     const placement = this.sequencer.place(offset, eventId);
     if (placement.kind !== 'next') return this.routeOutOfOrder(message, placement);
     this.sequencer.accept(offset, eventId);
-    if (message.kind === 'event') this.batch.addEvent(message.event, message.problem);
+    if (message.kind === 'event') this.batch.addEvent(message.event, message.problem, message.received);
     else this.reject(message);
     return this.flushIfFull();
   }

@@ -46,16 +46,19 @@ export function boundSseEvents(maxEventBytes: number): TransformStream<Uint8Arra
     heldBytes = 0;
   };
 
-  const endLine = (controller: TransformStreamDefaultController<Uint8Array>) => {
+  /** Whole events of the chunk being read: passed on together, one chunk downstream per chunk read. */
+  let ready: Uint8Array[] = [];
+
+  const endLine = () => {
     const blank = lineBytes === 1 || (lineBytes === 2 && lineStartsWithCr);
     lineBytes = 0;
     if (!blank) return;
     if (oversized) {
-      controller.enqueue(encoder.encode(replacement(oversized.head, oversized.bytes)));
+      ready.push(encoder.encode(replacement(oversized.head, oversized.bytes)));
       oversized = null;
       return;
     }
-    for (const piece of held) controller.enqueue(piece);
+    ready.push(...held);
     held = [];
     heldBytes = 0;
   };
@@ -67,9 +70,11 @@ export function boundSseEvents(maxEventBytes: number): TransformStream<Uint8Arra
         const newline = chunk.indexOf(NEWLINE, start);
         const end = newline === -1 ? chunk.byteLength : newline + 1;
         add(chunk.subarray(start, end));
-        if (newline !== -1) endLine(controller);
+        if (newline !== -1) endLine();
         start = end;
       }
+      if (ready.length > 0) controller.enqueue(ready.length === 1 ? ready[0]! : concat(ready));
+      ready = [];
     },
   });
 }

@@ -1,14 +1,9 @@
-import { EventSource } from 'eventsource';
 import { boundSseEvents, OVERSIZED_EVENT_TYPE, type OversizedEvent } from './sse-event-bound.js';
+import { MessageQueue, type StreamMessage } from './message-queue.js';
+import { SseMessageReader, type SseEvent } from './sse-messages.js';
 import { credentialsRefused, isCredentialsRefusal } from './source.js';
 
-/** One SSE message as it arrived: the offset from its `id:` line (null without one) and the raw `data:`. */
-export interface StreamMessage {
-  offset: number | null;
-  data: string;
-  /** Set for an event over the size bound: its size and first bytes (`data` is then empty). */
-  oversized?: { bytes: number; head: string };
-}
+export type { StreamMessage };
 
 export interface SseFeedOptions {
   /** Resume point: sent as `Last-Event-ID` (a source may ignore it; gaps are filled elsewhere). */
@@ -28,26 +23,15 @@ export interface SseFeedOptions {
   onLog?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
-class EveryEventSource extends EventSource {
-  onAnyMessage: ((event: MessageEvent) => void) | undefined;
-
-  // EventSource dispatches each message under its `event:` name; catching them all here keeps unknown
-  // event types from being dropped for want of a listener.
-  override dispatchEvent(event: Event): boolean {
-    if (event instanceof MessageEvent) this.onAnyMessage?.(event);
-    return super.dispatchEvent(event);
-  }
-}
-
 /**
  * A supervised SSE connection to the event API: reconnects with exponential backoff and jitter after
  * errors, non-200 answers and idle silence, always resuming after the last message it queued.
  */
 export class SseFeed {
-  private readonly queue: StreamMessage[] = [];
-  private head = 0;
+  private readonly queue = new MessageQueue();
   private lastQueuedOffset: number;
-  private source: EveryEventSource | undefined;
+  /** Aborts the current connection's request; undefined between connections. */
+  private connection: AbortController | undefined;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout;
@@ -69,13 +53,13 @@ export class SseFeed {
     this.lastQueuedOffset = options.fromOffset;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     this.idleTimer = setInterval(() => {
-      if (this.source && !this.resumeReads && Date.now() - this.lastByteAt > idleTimeoutMs) this.reconnect(`no data or keep-alive for ${idleTimeoutMs} ms`);
+      if (this.connection && !this.resumeReads && Date.now() - this.lastByteAt > idleTimeoutMs) this.reconnect(`no data or keep-alive for ${idleTimeoutMs} ms`);
     }, Math.min(idleTimeoutMs, 5_000));
     this.connect();
   }
 
   get queued(): number {
-    return this.queue.length - this.head;
+    return this.queue.length;
   }
 
   /** The newest offset received (queued or taken): how far the source has got, as far as we know. */
@@ -85,8 +69,7 @@ export class SseFeed {
 
   /** Moves the resume point (after a detected source restart) and reconnects from there. */
   restartFrom(offset: number): void {
-    this.queue.length = 0;
-    this.head = 0;
+    this.queue.clear();
     this.lastQueuedOffset = offset;
     this.reconnect(`resuming from offset ${offset}`, 0);
   }
@@ -105,14 +88,7 @@ export class SseFeed {
     this.rethrowFailure();
     if (this.queued === 0) return [];
     if (this.queued < max) await this.waitFor(() => this.queued >= max, waitMs, signal);
-    const taken = this.queue.slice(this.head, this.head + max);
-    this.head += taken.length;
-    // Taken messages leave the array once they are as many as the unread ones: a message still in it,
-    // though taken, stays alive (with its SSE line) long enough to be promoted to the old generation.
-    if (this.head >= this.queued) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
-    }
+    const taken = this.queue.take(max);
     if (this.queued < this.maxQueued) this.releaseReads();
     return taken;
   }
@@ -121,8 +97,8 @@ export class SseFeed {
     this.closed = true;
     clearInterval(this.idleTimer);
     clearTimeout(this.reconnectTimer);
-    this.source?.close();
-    this.source = undefined;
+    this.connection?.abort();
+    this.connection = undefined;
     this.releaseReads();
     this.wake?.();
   }
@@ -169,26 +145,44 @@ export class SseFeed {
     if (this.closed) return;
     this.stats.connections += 1;
     this.lastByteAt = Date.now();
-    const source = new EveryEventSource(this.streamUrl, { fetch: (input, init) => this.fetchWithResumePoint(input, init) });
-    source.onAnyMessage = (event) => this.enqueue(event);
-    source.onerror = (event) => {
-      if (this.source !== source) return;
-      const code = (event as Event & { code?: number }).code;
-      // A non-200 answer closes an EventSource for good; a dropped connection it retries itself, but we
-      // take over both so that backoff, jitter and the resume point are ours.
-      this.reconnect(code ? `HTTP ${code}` : `connection error${(event as Event & { message?: string }).message ? `: ${(event as Event & { message?: string }).message}` : ''}`);
-    };
-    source.onopen = () => {
-      this.backoffMs = 0;
-    };
-    this.source = source;
+    const connection = new AbortController();
+    this.connection = connection;
+    this.read(connection.signal).then(
+      (ended) => this.connection === connection && this.reconnect(ended),
+      (error: unknown) => this.connection === connection && this.reconnect(`connection error: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
-  private async fetchWithResumePoint(input: string | URL, init: Parameters<typeof fetch>[1]): Promise<Response> {
-    const headers = new Headers(init?.headers);
-    for (const [name, value] of Object.entries(this.options.headers ?? {})) headers.set(name, value);
+  /** Reads one connection's events until it ends; resolves with why. */
+  private async read(signal: AbortSignal): Promise<string> {
+    const response = await this.fetchWithResumePoint(this.streamUrl, signal);
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      return `HTTP ${response.status}`;
+    }
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!contentType.startsWith('text/event-stream')) {
+      await response.body?.cancel().catch(() => undefined);
+      return `not an event stream (content type "${contentType}")`;
+    }
+    this.backoffMs = 0;
+    if (!response.body) return 'no response body';
+    const reader = this.meteredEvents(response.body, signal).getReader();
+    const messages = new SseMessageReader((event) => this.enqueue(event));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return 'the source ended the stream';
+      // A chunk read before the connection was dropped (a restart, a close) is not the new connection's.
+      if (signal.aborted) return 'dropped';
+      messages.push(value);
+    }
+  }
+
+  private async fetchWithResumePoint(url: string, signal: AbortSignal): Promise<Response> {
+    const headers = new Headers(this.options.headers);
+    headers.set('Accept', 'text/event-stream');
     headers.set('Last-Event-ID', String(this.lastQueuedOffset));
-    const response = await fetch(input, { ...init, headers });
+    const response = await fetch(url, { headers, redirect: 'follow', signal });
     if (isCredentialsRefusal(response.status)) {
       this.failure = credentialsRefused('GET /stream', response.status, await response.clone().text().catch(() => ''));
       this.wake?.();
@@ -201,33 +195,38 @@ export class SseFeed {
       if (Number.isSafeInteger(earliest) && earliest > 0) this.lastQueuedOffset = earliest - 1;
       this.options.onLog?.('source no longer retains the resume point', { status: 410, earliest });
     }
-    if (!response.body) return response;
+    return response;
+  }
+
+  /** The body, paused while the queue is full, counted as progress, and cut into whole events within the size bound. */
+  private meteredEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal): ReadableStream<Uint8Array> {
     const touch = new TransformStream<Uint8Array, Uint8Array>({
       transform: async (chunk, controller) => {
         await this.roomToRead();
-        if (init?.signal?.aborted) return;
+        if (signal.aborted) return;
         this.lastByteAt = Date.now();
         this.onBytes?.(chunk.byteLength);
         controller.enqueue(chunk);
       },
     });
-    const body = response.body.pipeThrough(touch).pipeThrough(boundSseEvents(this.options.maxEventBytes));
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return body.pipeThrough(touch).pipeThrough(boundSseEvents(this.options.maxEventBytes));
   }
 
-  private enqueue(event: MessageEvent): void {
-    const offset = event.lastEventId === '' ? null : Number(event.lastEventId);
-    const plain: StreamMessage = { offset: Number.isSafeInteger(offset) ? offset : null, data: String(event.data) };
-    const message = event.type === OVERSIZED_EVENT_TYPE ? (oversizedMessage(plain.data) ?? plain) : plain;
-    if (message.offset !== null) this.lastQueuedOffset = message.offset;
-    this.queue.push(message);
+  private enqueue(event: SseEvent): void {
+    const id = event.id === '' ? null : Number(event.id);
+    let offset = Number.isSafeInteger(id) ? id : null;
+    const oversized = event.type === OVERSIZED_EVENT_TYPE ? oversizedMessage(event.data.toString('utf8')) : undefined;
+    if (oversized) offset = oversized.offset;
+    if (offset !== null) this.lastQueuedOffset = offset;
+    if (oversized) this.queue.push(offset, EMPTY, oversized.oversized);
+    else this.queue.push(offset, event.data);
     this.stats.messages += 1;
     this.wake?.();
   }
 
   private reconnect(reason: string, delayMs?: number): void {
-    this.source?.close();
-    this.source = undefined;
+    this.connection?.abort();
+    this.connection = undefined;
     this.releaseReads();
     clearTimeout(this.reconnectTimer);
     if (this.closed || this.failure) return;
@@ -239,11 +238,13 @@ export class SseFeed {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** The stand-in boundSseEvents put for an oversized event (a source sending that type itself gets no special treatment). */
-function oversizedMessage(data: string): StreamMessage | undefined {
+function oversizedMessage(data: string): Required<Pick<StreamMessage, 'offset' | 'oversized'>> | undefined {
   try {
     const { offset, bytes, head } = JSON.parse(data) as OversizedEvent;
-    if (typeof bytes === 'number' && typeof head === 'string') return { offset: Number.isSafeInteger(offset) ? offset : null, data: '', oversized: { bytes, head } };
+    if (typeof bytes === 'number' && typeof head === 'string') return { offset: Number.isSafeInteger(offset) ? offset : null, oversized: { bytes, head } };
   } catch {
     // not ours
   }

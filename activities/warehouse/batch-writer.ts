@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { StreamPosition } from '../../contracts/ingestion.js';
-import type { Batch } from './batch.js';
+import { acceptedEventOf, rawRecordOf, type Batch, type HeldEvent } from './batch.js';
 import type { AcceptedEvent, ProcessorRegistry, SqlClient } from '../../processors/processor.js';
 import type { Connections } from './connection-lender.js';
 import { ownershipLost, SESSION_LIMITS } from './ownership.js';
@@ -99,7 +99,7 @@ export class BatchWriter {
   async write(commit: BatchCommit, signal?: AbortSignal): Promise<void> {
     await this.connections.lend((client) => {
       let raw: Promise<{ rowCount: number | null } | undefined> | undefined;
-      return this.applyInTransaction(client, commit.stream, commit.batch.applicable, {
+      return this.applyInTransaction(client, commit.stream, commit.batch.applicable.map(acceptedEventOf), {
         first: (sql) => [(raw = this.insertRaw(sql, commit.stream, commit.batch.raw))],
         alongside: (sql) => [this.insertRejections(sql, commit), this.insertRestarts(sql, commit)],
         last: async () => this.saveCheckpoint(client, commit, (await raw)?.rowCount ?? 0),
@@ -152,14 +152,14 @@ export class BatchWriter {
   }
 
   /** Its rowCount is how many events were new: re-ingested ones (a rewind, a retry) are not stored again. */
-  private insertRaw(sql: SqlClient, stream: string, events: readonly AcceptedEvent[]): Promise<{ rowCount: number | null } | undefined> {
+  private insertRaw(sql: SqlClient, stream: string, events: readonly HeldEvent[]): Promise<{ rowCount: number | null } | undefined> {
     if (events.length === 0) return Promise.resolve(undefined);
     return sql.query(
       `INSERT INTO raw_data.events_raw (event_offset, event_id, event_type, ts, partition_key, payload, stream_name, source_epoch, ingested_by)
-       SELECT e."offset", e."eventId", e."eventType", e.ts, e."partitionKey", e.payload, $2, e.epoch::text, $3
-       FROM jsonb_to_recordset($1::jsonb) AS e("offset" bigint, "eventId" uuid, "eventType" text, ts timestamptz, "partitionKey" text, payload jsonb, epoch int)
+       SELECT e."offset", e.event_id, e.event_type, e.ts, e.partition_key, e.payload, $2, e.epoch::text, $3
+       FROM jsonb_to_recordset($1::jsonb) AS e("offset" bigint, event_id uuid, event_type text, ts timestamptz, partition_key text, payload jsonb, epoch int)
        ON CONFLICT (event_id) DO NOTHING`,
-      [JSON.stringify(events), stream, this.ingestedBy],
+      [`[${events.map(rawRecordOf).join(',')}]`, stream, this.ingestedBy],
     );
   }
 

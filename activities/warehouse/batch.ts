@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../../contracts/ingestion.js';
+import type { Envelope } from '../../events/envelope.js';
 import type { AcceptedEvent } from '../../processors/processor.js';
 
 export interface Rejection {
@@ -17,15 +18,50 @@ export interface SourceRestart {
   reason: string;
 }
 
+/**
+ * A well-formed event as a batch holds it until written. Most keep only their envelope's JSON text as
+ * received: events_raw stores it as is, and the writer parses the facts' events from it when it writes.
+ * Held as parsed objects, events outlived the young generation (they wait a batch time or two) and
+ * were promoted by the kilobyte; one string each costs a fraction of that.
+ */
+export type HeldEvent = { readonly offset: number; readonly epoch: number; readonly eventId: string; readonly eventType: string } & (
+  | { readonly received: string; readonly event?: undefined }
+  /** Validation changed it (zod's output), or it came parsed (an `/events` page): kept as validated. */
+  | { readonly received?: undefined; readonly event: AcceptedEvent }
+);
+
+/** The event the processors get: parsed again from its received text, or as validated. */
+export function acceptedEventOf(held: HeldEvent): AcceptedEvent {
+  if (held.event) return held.event;
+  const { ts, partition_key: partitionKey, payload } = JSON.parse(held.received) as Envelope;
+  return { offset: held.offset, epoch: held.epoch, eventId: held.eventId, eventType: held.eventType, ts, partitionKey, payload };
+}
+
+/**
+ * An event's record for events_raw: its envelope's fields, with the offset it was accepted at and its
+ * epoch as the last keys (jsonb keeps the last of duplicate keys, so a source's own cannot override them).
+ * The received text goes through as it came, not parsed and serialised again.
+ */
+export function rawRecordOf(held: HeldEvent): string {
+  const placed = `"offset":${held.offset},"epoch":${held.epoch}}`;
+  if (held.received === undefined) {
+    const { eventId, eventType, ts, partitionKey, payload } = held.event;
+    return `${JSON.stringify({ event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload }).slice(0, -1)},${placed}`;
+  }
+  // A valid envelope is a non-empty object: its last `}` closes it, only whitespace may follow.
+  return `${held.received.slice(0, held.received.lastIndexOf('}'))},${placed}`;
+}
+
 /** Everything one transaction writes: raw events, the applicable ones, rejections, and the checkpoint. */
 export class Batch {
   /** Well-formed envelopes: the audit trail (events_raw). */
-  readonly raw: AcceptedEvent[] = [];
+  readonly raw: HeldEvent[] = [];
   /** The subset to apply to the facts. */
-  readonly applicable: AcceptedEvent[] = [];
+  readonly applicable: HeldEvent[] = [];
   readonly rejections: Rejection[] = [];
   readonly restarts: SourceRestart[] = [];
   private readonly ids = new Set<string>();
+  private lastTs: string | null = null;
 
   /** Events and rejections: what counts against the batch size bound. */
   get size(): number {
@@ -40,11 +76,15 @@ export class Batch {
     return this.ids.has(eventId);
   }
 
-  addEvent(event: AcceptedEvent, problem: string | null): void {
-    this.raw.push(event);
-    this.ids.add(event.eventId);
-    if (problem === null) this.applicable.push(event);
-    else this.rejections.push({ epoch: event.epoch, offset: event.offset, eventId: event.eventId, raw: JSON.stringify(event), reason: problem });
+  /** `received`: the event's envelope as it arrived, when `event` is what it says (see HeldEvent). */
+  addEvent(event: AcceptedEvent, problem: string | null, received?: string): void {
+    const { offset, epoch, eventId, eventType } = event;
+    const held: HeldEvent = received === undefined ? { offset, epoch, eventId, eventType, event } : { offset, epoch, eventId, eventType, received };
+    this.raw.push(held);
+    this.ids.add(eventId);
+    this.lastTs = event.ts;
+    if (problem === null) this.applicable.push(held);
+    else this.rejections.push({ epoch, offset, eventId, raw: JSON.stringify(event), reason: problem });
   }
 
   reject(rejection: Rejection): void {
@@ -53,7 +93,7 @@ export class Batch {
 
   /** `ts` of the batch's last event in stream order: the newest the batch brings, for lag. */
   lastEventTs(): string | null {
-    return this.raw.at(-1)?.ts ?? null;
+    return this.lastTs;
   }
 
   countByType(): Record<string, number> {

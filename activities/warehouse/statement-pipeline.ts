@@ -12,9 +12,17 @@ import type { SqlClient } from '../../processors/processor.js';
 
 interface Statement {
   readonly text: string;
-  readonly values: readonly unknown[];
-  resolve(result: { rows: Record<string, unknown>[]; rowCount: number | null }): void;
-  reject(error: Error): void;
+  /** Emptied once bound: a batch's parameters (up to a megabyte of JSON each) then die young, not with the round trip. */
+  values: readonly unknown[];
+  resolve: (result: { rows: Record<string, unknown>[]; rowCount: number | null }) => void;
+  reject: (error: Error) => void;
+}
+
+function queuedStatement(text: string, values: readonly unknown[]): Statement {
+  const unsettled = () => {
+    throw new Error('a statement settled before it was queued');
+  };
+  return { text, values, resolve: unsettled, reject: unsettled };
 }
 
 /** pg's row parser (exported at runtime, not in its type definitions). */
@@ -39,6 +47,8 @@ interface ProtocolConnection {
   sync(): void;
 }
 
+const SENT: readonly unknown[] = [];
+
 /** One round trip of statements, as a node-postgres Submittable. */
 class PipelinedStatements {
   private next = 0;
@@ -50,9 +60,10 @@ class PipelinedStatements {
   submit(connection: ProtocolConnection): void {
     connection.stream.cork?.();
     try {
-      for (const { text, values } of this.statements) {
-        connection.parse({ text });
-        connection.bind({ values, valueMapper: prepareValue });
+      for (const statement of this.statements) {
+        connection.parse({ text: statement.text });
+        connection.bind({ values: statement.values, valueMapper: prepareValue });
+        statement.values = SENT;
         connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '' });
       }
@@ -113,9 +124,14 @@ export class StatementPipeline implements SqlClient {
   constructor(private readonly client: pg.ClientBase) {}
 
   query<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<{ rows: Row[]; rowCount: number | null }> {
+    // Closures here share one scope: it holds the statement, which lets go of its values once sent,
+    // and never the values themselves, which it would keep until the statement is answered.
+    const statement = queuedStatement(text, values);
     const answered = new Promise<{ rows: Row[]; rowCount: number | null }>((resolve, reject) => {
+      statement.resolve = resolve as Statement['resolve'];
+      statement.reject = reject;
       if (this.abandoned) reject(new Error('the statement pipeline was abandoned'));
-      else this.queued.push({ text, values, resolve: resolve as Statement['resolve'], reject });
+      else this.queued.push(statement);
     });
     // After a failed statement the rest are rejected too, awaited or not: never an unhandled rejection.
     answered.catch(() => undefined);
