@@ -1,12 +1,13 @@
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import type { SourceLimits } from '../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { watchAbandonedSessions } from './abandoned-sessions.js';
+import { exportStreamGauges } from './stream-gauges.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
 export interface IngestionWorkerOptions {
@@ -30,7 +31,7 @@ export interface IngestionWorkerOptions {
 
 export interface IngestionWorker {
   readonly worker: Worker;
-  /** Polls the task queue, and watches for sessions whose worker died, until the worker stops. */
+  /** Polls the task queue, watches for sessions whose worker died, and exports the streams' gauges, until the worker stops. */
   readonly run: () => Promise<void>;
   /** Ends running sessions at their next batch boundary (they report their position) and shuts down. */
   readonly stop: () => void;
@@ -56,11 +57,12 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     worker,
     async run() {
       const watching = watchAbandonedSessions({ db, client, logger, signal: stopping.signal });
+      const gauges = exportStreamGauges({ db, meter: Runtime.instance().metricMeter, logger, signal: stopping.signal });
       try {
         await worker.run();
       } finally {
         stopping.abort();
-        await watching;
+        await Promise.all([watching, gauges]);
       }
     },
     stop() {

@@ -1,35 +1,55 @@
-import type { IngestionStatus } from '../../contracts/ingestion.js';
+import type { StreamStatus } from '../../contracts/ingestion.js';
 
 const orDash = (value: number | string | null) => (value === null ? '–' : String(value));
 
+/** A time with its age at the status's `asOf`: "2026-12-04T10:01:02.000Z (25.1 s ago)". */
+const withAge = (time: string | null, ageSeconds: number | null) => (time === null ? 'never' : `${time} (${ageSeconds} s ago)`);
+
+/** The state, with since when for a stream waiting for a worker. */
+function stateOf(status: StreamStatus): string {
+  if (status.paused) return `paused — ${status.paused.reason} (since ${status.paused.since})`;
+  const since = status.reading.waitingForWorkerSince;
+  if (since !== null) return `waiting for a worker since ${since} (${Math.round((Date.parse(status.reading.asOf) - Date.parse(since)) / 100) / 10} s)`;
+  return status.state;
+}
+
 /** The human-readable `ingest status`, one block per workflow. */
-export function formatStatus(status: IngestionStatus): string {
+export function formatStatus(status: StreamStatus): string {
   const byType = Object.entries(status.totals.byType)
     .map(([type, count]) => `${type} ${count}`)
     .join(', ');
+  const { reading } = status;
+  const session = reading.session;
   const rows: Array<[string, string]> = [
     ['workflow', `${status.workflowId} (${status.mode}, run ${status.runs})`],
     ['source', status.sourceUrl],
-    ['state', status.paused ? `paused — ${status.paused.reason} (since ${status.paused.since})` : status.state],
+    ['state', stateOf(status)],
+    ['last read', withAge(reading.lastReadAt, reading.secondsSinceLastRead)],
+    ['committed', withAge(reading.lastCommittedAt, reading.secondsSinceLastCommit)],
+    ['session', session ? `${session.activity} on ${session.worker || 'a worker'} since ${orDash(session.startedAt)} (attempt ${session.attempt})` : 'none running'],
     ['offset', `${status.position.offset} (epoch ${status.position.epoch})`],
     ['lag', `${orDash(status.lag.events)} events, ${orDash(status.lag.seconds)} s (source head ${orDash(status.lag.sourceHeadOffset)})`],
     ['rate', `${status.eventsPerSecond} events/s over the last session`],
     ['events', `${status.totals.events}${byType ? ` — ${byType}` : ''}`],
     ['rejected', String(status.totals.rejected)],
     ['recovered', `${status.totals.gapsFilled} gap events filled, ${status.totals.duplicatesSkipped} duplicates skipped, ${status.totals.sourceRestarts} source restarts, ${status.totals.eventsLostAtSource} lost at source`],
-    ['last batch', orDash(status.lastBatchAt)],
     ['last error', status.lastError ? `${status.lastError.at}: ${status.lastError.message}` : 'none'],
+    ['as of', reading.asOf],
   ];
   return rows.map(([label, value]) => `${label.padEnd(11)} ${value}`).join('\n');
 }
 
+const secondsAgo = (value: number | null) => (value === null ? '–' : `${value} s`);
+
 /** `ingest status` for every stream: one line each. */
-export function formatStatusTable(statuses: readonly IngestionStatus[]): string {
-  const header = ['stream', 'mode', 'state', 'offset', 'lag events', 'lag s', 'events/s', 'last error'];
+export function formatStatusTable(statuses: readonly StreamStatus[]): string {
+  const header = ['stream', 'mode', 'state', 'read ago', 'committed ago', 'offset', 'lag events', 'lag s', 'events/s', 'last error'];
   const rows = statuses.map((status) => [
     status.stream,
     status.mode,
-    status.paused ? `paused (${status.paused.reason})` : status.state,
+    status.paused ? `paused (${status.paused.reason})` : stateOf(status),
+    secondsAgo(status.reading.secondsSinceLastRead),
+    secondsAgo(status.reading.secondsSinceLastCommit),
     `${status.position.offset}${status.position.epoch > 1 ? ` (epoch ${status.position.epoch})` : ''}`,
     orDash(status.lag.events),
     orDash(status.lag.seconds === null ? null : Math.round(status.lag.seconds * 10) / 10),
