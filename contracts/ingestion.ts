@@ -182,14 +182,24 @@ export interface StreamReading {
   session: { activity: string; worker: string; startedAt: string | null; attempt: number } | null;
 }
 
-/**
- * `ingest status`: the workflow's own status with its state and lag taken from the facts at the time
- * asked (the workflow only knows its last session's report).
- */
-export interface StreamStatus extends Omit<IngestionStatus, 'state'> {
-  state: IngestionStatus['state'] | 'waiting for a worker' | 'not reading';
+export type StreamState = IngestionStatus['state'] | 'waiting for a worker' | 'not reading' | 'not answering';
+
+interface StreamStatusCommon {
+  workflowId: string;
+  mode: IngestMode;
+  stream: string;
+  state: StreamState;
   reading: StreamReading;
 }
+
+/**
+ * `ingest status`: the workflow's own status with its state and lag taken from the facts at the time
+ * asked (the workflow only knows its last session's report); or, when no worker could run its status
+ * query (none polls its task queue), what Temporal itself tells, and why the rest is missing.
+ */
+export type StreamStatus =
+  | (StreamStatusCommon & Omit<IngestionStatus, keyof StreamStatusCommon> & { unanswered?: undefined })
+  | (StreamStatusCommon & { unanswered: string });
 
 export interface RewindRequest {
   offset: number;
