@@ -129,6 +129,7 @@ export function streamStatusAt(facts: WorkflowFacts, payloads: PayloadConverter,
   let state: StreamState = status?.state ?? 'not answering';
   if (!status?.paused) {
     if (waitingSinceMs !== undefined) state = 'waiting for a worker';
+    else if (scheduledMs !== undefined && scheduledMs > now) state = 'recovering';
     else if (readingSession) {
       // The session's newest sign of reading: its last read, or its start (it has not read yet).
       const sessionRead = Math.max(times.lastReadAt ? Date.parse(times.lastReadAt) : 0, sessionStartedMs ?? 0);
