@@ -27,9 +27,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     SELECT c.stream_name,
            c.consumer_mode,
            c.last_read_at,
-           round(greatest(extract(epoch FROM now() - c.last_read_at), 0), 3) AS seconds_since_last_read,
+           -- greatest() would turn "never" (null) into 0: only a known time has an age.
+           CASE WHEN c.last_read_at IS NOT NULL THEN round(greatest(extract(epoch FROM now() - c.last_read_at), 0), 3) END AS seconds_since_last_read,
            c.last_batch_at AS last_committed_at,
-           round(greatest(extract(epoch FROM now() - c.last_batch_at), 0), 3) AS seconds_since_last_commit,
+           CASE WHEN c.last_batch_at IS NOT NULL THEN round(greatest(extract(epoch FROM now() - c.last_batch_at), 0), 3) END AS seconds_since_last_commit,
            CASE WHEN c.consumer_mode = 'realtime'
                  AND (c.last_read_at IS NULL OR c.last_read_at < now() - ${sql.raw(`interval '${UNREAD_AFTER_SECONDS} seconds'`)})
                 THEN coalesce(c.last_read_at, c.consumer_claimed_at)
