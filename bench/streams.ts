@@ -78,7 +78,10 @@ async function measureOne(env: BenchEnvironment, workers: number, streams: numbe
     const cpuCores = cpu.stop();
     const seconds = (last.at - first.at) / 1000;
     const events = last.events - first.events;
-    const lost = (await ingestionStatuses(temporal.client, config, { all: true })).reduce((sum, status) => sum + status.totals.eventsLostAtSource + status.totals.rejected, 0);
+    const lost = (await ingestionStatuses(temporal.client, config, { all: true })).reduce((sum, status) => {
+      if (status.unanswered !== undefined) throw new Error(`stream ${status.stream}: ${status.unanswered}`);
+      return sum + status.totals.eventsLostAtSource + status.totals.rejected;
+    }, 0);
     if (lost > 0) throw new Error(`${lost} events were lost at the source or rejected: the run does not count`);
     const run = { workers, streams, eps: Math.round(events / seconds), events, seconds: Number(seconds.toFixed(1)), cpuCores };
     options.log(`streams: ${streams} stream(s) on ${workers} worker(s): ${run.eps} events/s (${events} events in ${run.seconds} s; cores ${JSON.stringify(cpuCores)})`);

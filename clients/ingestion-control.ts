@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { StackConfig } from '../config/env.js';
 import { defaultStreamName } from '../config/streams.js';
-import { pauseSignal, pollNowSignal, resumeSignal, rewindUpdate, statusQuery } from '../workflows/messages.js';
+import { pauseSignal, pollNowSignal, resumeSignal, rewindUpdate } from '../workflows/messages.js';
 import {
   INGEST_MODES,
   STREAM_WORKFLOW_ID_PREFIX,
@@ -11,7 +11,9 @@ import {
   type IngestionTuning,
   type RewindResult,
   type StreamIngestionInput,
+  type StreamStatus,
 } from '../contracts/ingestion.js';
+import { streamStatusAt, workflowFacts } from './stream-status.js';
 
 /**
  * The workflow id of a stream in a mode: the single feed keeps the old DAG ids (REALTIME_WORKFLOW_ID,
@@ -147,9 +149,10 @@ async function exactlyOne(client: Client, config: StackConfig, selector: StreamS
   return running[0]!;
 }
 
-export async function ingestionStatuses(client: Client, config: StackConfig, selector: StreamSelector = { all: true }): Promise<IngestionStatus[]> {
+/** Each selected stream's status as it stands now (see stream-status.ts): its workflow's status query and its pending work. */
+export async function ingestionStatuses(client: Client, config: StackConfig, selector: StreamSelector = { all: true }): Promise<StreamStatus[]> {
   const running = await runningStreams(client, config, selector);
-  return Promise.all(running.map(({ handle }) => handle.query(statusQuery)));
+  return Promise.all(running.map(async (entry) => streamStatusAt(await workflowFacts(client, entry), client.options.loadedDataConverter.payloadConverter, Date.now())));
 }
 
 export async function pauseIngestion(client: Client, config: StackConfig, reason: string, selector: StreamSelector = {}): Promise<RunningStream[]> {

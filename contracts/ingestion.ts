@@ -157,6 +157,50 @@ export interface IngestionStatus {
   tuning: IngestionTuning;
 }
 
+/**
+ * A stream counts as read while its last read is at most this old: a running session reads a quiet
+ * source at least every second or two. `analytics.ingestion_status` (migrations/0018) uses the same bound.
+ */
+export const UNREAD_AFTER_SECONDS = 5;
+
+/** When a running session last read its source and last committed: in its heartbeat, for `ingest status`. */
+export interface SessionActivityTimes {
+  lastReadAt?: string;
+  lastCommittedAt?: string;
+}
+
+/** A stream's reading as it stands when asked, from its workflow's pending work; ages are relative to `asOf`. */
+export interface StreamReading {
+  asOf: string;
+  lastReadAt: string | null;
+  secondsSinceLastRead: number | null;
+  lastCommittedAt: string | null;
+  secondsSinceLastCommit: number | null;
+  /** No session runs the stream: its next session (or the workflow's next step) has waited for a worker since then. */
+  waitingForWorkerSince: string | null;
+  /** The session running now, if one is. */
+  session: { activity: string; worker: string; startedAt: string | null; attempt: number } | null;
+}
+
+export type StreamState = IngestionStatus['state'] | 'waiting for a worker' | 'not reading' | 'not answering';
+
+interface StreamStatusCommon {
+  workflowId: string;
+  mode: IngestMode;
+  stream: string;
+  state: StreamState;
+  reading: StreamReading;
+}
+
+/**
+ * `ingest status`: the workflow's own status with its state and lag taken from the facts at the time
+ * asked (the workflow only knows its last session's report); or, when no worker could run its status
+ * query (none polls its task queue), what Temporal itself tells, and why the rest is missing.
+ */
+export type StreamStatus =
+  | (StreamStatusCommon & Omit<IngestionStatus, keyof StreamStatusCommon> & { unanswered?: undefined })
+  | (StreamStatusCommon & { unanswered: string });
+
 export interface RewindRequest {
   offset: number;
   /** Source epoch to rewind into; defaults to the current one. */

@@ -120,13 +120,16 @@ ORDER BY revenue DESC`,
 
 export const ingestionFreshness: CardDefinition = {
   name: 'Ingestion freshness',
-  description: 'Per ingesting stream: committed offset, lag behind the source, age of the last batch, rejected events. Lag in seconds is 0 when caught up.',
+  description:
+    'Per ingesting stream: committed offset, lag behind the source, how long ago it was last read and last committed, since when a realtime stream no session reads has waited (for a worker, or paused or stopped), rejected events. Lag in seconds is 0 when caught up.',
   display: 'table',
   sql: `SELECT stream_name,
        event_offset,
        lag_events,
        lag_seconds,
-       seconds_since_last_batch,
+       seconds_since_last_read,
+       seconds_since_last_commit,
+       waiting_since,
        last_batch_size,
        rejected_last_hour,
        source_restarts

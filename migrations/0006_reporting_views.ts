@@ -1,5 +1,44 @@
 import { sql, type Kysely } from 'kysely';
 
+/** 0006's ingestion_status, restated by later migrations' down. */
+export const INGESTION_STATUS_0006 = `
+    CREATE VIEW analytics.ingestion_status AS
+    SELECT c.stream_name,
+           c.source_epoch,
+           c.event_offset,
+           c.source_head_offset,
+           greatest(c.source_head_offset - c.event_offset, 0) AS lag_events,
+           CASE WHEN c.source_head_offset <= c.event_offset THEN 0
+                ELSE round(greatest(extract(epoch FROM now() - c.last_event_ts), 0), 3)
+           END AS lag_seconds,
+           c.last_event_ts,
+           c.last_batch_at,
+           c.last_batch_size,
+           round(extract(epoch FROM now() - c.last_batch_at), 3) AS seconds_since_last_batch,
+           c.events_total,
+           rejected.last_hour AS rejected_last_hour,
+           rejected.total     AS rejected_total,
+           rejected.latest    AS last_rejected_at,
+           restarts.count     AS source_restarts,
+           restarts.latest    AS last_source_restart_at,
+           c.updated_at
+    FROM raw_data.stream_checkpoints c
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE r.received_at > now() - interval '1 hour') AS last_hour,
+             count(*) AS total,
+             max(r.received_at) AS latest
+      FROM raw_data.events_rejected r
+      WHERE r.stream_name = c.stream_name
+    ) AS rejected
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS count, max(e.detected_at) AS latest
+      FROM raw_data.source_epochs e
+      WHERE e.stream_name = c.stream_name AND e.previous_epoch IS NOT NULL
+    ) AS restarts
+    ORDER BY c.stream_name;
+    COMMENT ON VIEW analytics.ingestion_status IS 'Per ingesting stream: committed offset, lag behind the source head in events, and lag in seconds (0 when caught up with the known head, otherwise the age of the newest stored event), last batch, rejected events, source restarts.';
+`;
+
 /*
  * The old stack's four views keep their names, columns, grouping, filters and ordering, so existing
  * Metabase questions keep working; "day" and "hour" stay date_trunc in the session time zone.
@@ -66,41 +105,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ORDER BY day DESC;
     COMMENT ON VIEW analytics.satisfaction_summary IS 'Daily customer satisfaction; rates in percent (0-100): satisfied = rating >= 4, promoter = nps >= 9, detractor = nps <= 6. Feedback counts whether or not its order was paid; feedback missing a rating or an nps is left out.';
 
-    CREATE VIEW analytics.ingestion_status AS
-    SELECT c.stream_name,
-           c.source_epoch,
-           c.event_offset,
-           c.source_head_offset,
-           greatest(c.source_head_offset - c.event_offset, 0) AS lag_events,
-           CASE WHEN c.source_head_offset <= c.event_offset THEN 0
-                ELSE round(greatest(extract(epoch FROM now() - c.last_event_ts), 0), 3)
-           END AS lag_seconds,
-           c.last_event_ts,
-           c.last_batch_at,
-           c.last_batch_size,
-           round(extract(epoch FROM now() - c.last_batch_at), 3) AS seconds_since_last_batch,
-           c.events_total,
-           rejected.last_hour AS rejected_last_hour,
-           rejected.total     AS rejected_total,
-           rejected.latest    AS last_rejected_at,
-           restarts.count     AS source_restarts,
-           restarts.latest    AS last_source_restart_at,
-           c.updated_at
-    FROM raw_data.stream_checkpoints c
-    CROSS JOIN LATERAL (
-      SELECT count(*) FILTER (WHERE r.received_at > now() - interval '1 hour') AS last_hour,
-             count(*) AS total,
-             max(r.received_at) AS latest
-      FROM raw_data.events_rejected r
-      WHERE r.stream_name = c.stream_name
-    ) AS rejected
-    CROSS JOIN LATERAL (
-      SELECT count(*) AS count, max(e.detected_at) AS latest
-      FROM raw_data.source_epochs e
-      WHERE e.stream_name = c.stream_name AND e.previous_epoch IS NOT NULL
-    ) AS restarts
-    ORDER BY c.stream_name;
-    COMMENT ON VIEW analytics.ingestion_status IS 'Per ingesting stream: committed offset, lag behind the source head in events, and lag in seconds (0 when caught up with the known head, otherwise the age of the newest stored event), last batch, rejected events, source restarts.';
+    ${sql.raw(INGESTION_STATUS_0006)}
   `.execute(db);
 }
 

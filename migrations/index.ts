@@ -16,6 +16,7 @@ import * as sessionPresence from './0014_session_presence.js';
 import * as locations from './0015_locations.js';
 import * as localTimeRollups from './0016_local_time_rollups.js';
 import * as workerPresence from './0017_worker_presence.js';
+import * as streamReadMarks from './0018_stream_read_marks.js';
 
 /** The warehouse migrations in order; Kysely records each by this name in `kysely_migration`. */
 export const warehouseMigrations: Readonly<Record<string, Migration>> = {
@@ -36,6 +37,7 @@ export const warehouseMigrations: Readonly<Record<string, Migration>> = {
   '0015_locations': locations,
   '0016_local_time_rollups': localTimeRollups,
   '0017_worker_presence': workerPresence,
+  '0018_stream_read_marks': streamReadMarks,
 };
 
 /** Lists the migrations statically: no directory scanning, so it works the same from sources or a bundle. */

@@ -94,6 +94,8 @@ export interface StreamCheckpointsTable {
   consumer_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;
   consumer_mode: ColumnType<'realtime' | 'polling' | null, 'realtime' | 'polling' | null | undefined, 'realtime' | 'polling' | null>;
   consumer_claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When a session last read this stream from its source (see migrations/0018_stream_read_marks.ts). */
+  last_read_at: Timestamp | null;
 }
 
 /** A source restart noticed by the consumer (offsets went backwards): the new epoch and where the old one ended. */
@@ -280,6 +282,18 @@ export interface IngestionStatusView {
   updated_at: ViewColumn<Date>;
 }
 
+/** `analytics.stream_reading`: per stream, when it was last read and committed, and since when it waits (migrations/0018). */
+export interface StreamReadingView {
+  stream_name: ViewColumn<string>;
+  consumer_mode: ViewColumn<'realtime' | 'polling' | null>;
+  last_read_at: ViewColumn<Date | null>;
+  seconds_since_last_read: ViewColumn<string | null>;
+  last_committed_at: ViewColumn<Date | null>;
+  seconds_since_last_commit: ViewColumn<string | null>;
+  /** Realtime streams no session has read for a few seconds: since when they wait. */
+  waiting_since: ViewColumn<Date | null>;
+}
+
 export interface WarehouseDatabase {
   'raw_data.events_raw': EventsRawTable;
   'raw_data.events_rejected': EventsRejectedTable;
@@ -295,7 +309,8 @@ export interface WarehouseDatabase {
   'analytics.daily_sales': DailySalesView;
   'analytics.menu_performance': MenuPerformanceView;
   'analytics.satisfaction_summary': SatisfactionSummaryView;
-  'analytics.ingestion_status': IngestionStatusView;
+  'analytics.ingestion_status': IngestionStatusView & StreamReadingView;
+  'analytics.stream_reading': StreamReadingView;
   'analytics.locations': LocationsTable;
   'analytics.location_daily_sales': LocationDailySalesView;
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { Client } from '@temporalio/client';
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import type { SourceLimits } from '../contracts/ingestion.js';
@@ -9,6 +9,7 @@ import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { watchAbandonedSessions } from './abandoned-sessions.js';
 import { WorkerPresence } from './presence.js';
+import { exportStreamGauges } from './stream-gauges.js';
 import { loadWorkflowBundle } from './workflow-bundle.js';
 
 export interface IngestionWorkerOptions {
@@ -35,7 +36,7 @@ const RESERVED_CONNECTIONS = 3;
 
 export interface IngestionWorker {
   readonly worker: Worker;
-  /** Polls the task queue, and watches for sessions whose worker died, until the worker stops. */
+  /** Polls the task queue, watches for sessions whose worker died, and exports the streams' gauges, until the worker stops. */
   readonly run: () => Promise<void>;
   /** Ends running sessions at their next batch boundary (they report their position) and shuts down. */
   readonly stop: () => void;
@@ -78,6 +79,7 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
       const leaving = new AbortController();
       const present = presence.hold(leaving.signal);
       const watching = watchAbandonedSessions({ db, client, logger, signal: stopping.signal });
+      const gauges = exportStreamGauges({ db, meter: Runtime.instance().metricMeter, logger, signal: stopping.signal });
       try {
         await Promise.race([presence.established, new Promise((resolve) => stopping.signal.addEventListener('abort', resolve, { once: true }))]);
         const running = worker.run();
@@ -86,7 +88,7 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
         await running;
       } finally {
         stopping.abort();
-        await watching;
+        await Promise.all([watching, gauges]);
         leaving.abort();
         await present;
       }

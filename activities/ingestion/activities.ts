@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Logger } from '../../telemetry/logger.js';
-import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionReport, type SessionRequest, type SourceLimits, type StreamClaimRequest, type StreamClaimResult, type StreamPosition } from '../../contracts/ingestion.js';
+import { DEFAULT_SOURCE_LIMITS, type CheckpointRewind, type SessionActivityTimes, type SessionReport, type SessionRequest, type SourceLimits, type StreamClaimRequest, type StreamClaimResult, type StreamPosition } from '../../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../../processors/processor.js';
 import { warehouseDbOver } from '../../warehouse/connect.js';
 import { BatchWriter } from '../warehouse/batch-writer.js';
@@ -37,8 +37,8 @@ export interface IngestionDependencies {
   presence?: { readonly key: number | null };
 }
 
-/** Heartbeat details: what a retry resumes from, and what moved. */
-export interface SessionHeartbeat extends Partial<SessionProgress> {
+/** Heartbeat details: what a retry resumes from, what moved, and when the session last read and committed (`ingest status`). */
+export interface SessionHeartbeat extends Partial<SessionProgress>, SessionActivityTimes {
   bytesRead: number;
   ownerGeneration: number;
 }
@@ -81,7 +81,10 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       start: ownership.position,
       feeds,
       onCommit: (committed) => {
-        beat = { ...beat, ...committed };
+        beat = { ...beat, ...committed, lastCommittedAt: new Date().toISOString() };
+      },
+      onRead: (at) => {
+        beat.lastReadAt = at;
       },
     });
     try {

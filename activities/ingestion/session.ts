@@ -25,6 +25,8 @@ export interface SessionDependencies {
   logger: Logger;
   /** Called after every commit with the committed progress (the activity heartbeats it). */
   onCommit: (progress: SessionProgress) => void;
+  /** Called whenever the session has read from its source (the activity heartbeats the time). */
+  onRead: (at: string) => void;
   /** Aborts when the activity is cancelled (pause, rewind, stop). */
   cancelled: AbortSignal;
   /** Aborts when the worker is stopping: the session ends at the next batch boundary, normally. */
@@ -55,6 +57,13 @@ const FEED_BATCHES = 2;
 /** How long the SSE feed may stay silent before `/events` is asked whether anything was missed. */
 const IDLE_CATCH_UP_MS = 1_000;
 
+/**
+ * While nothing commits (a commit records it), a session marks its stream read in the warehouse at most
+ * this often: one small update per quiet stream every few seconds, what `ingestion_status` and the
+ * worker's gauges tell a stream being read from one waiting (migrations/0018_stream_read_marks.ts).
+ */
+const READ_MARK_INTERVAL_MS = 2_000;
+
 function emptyCounts(): SessionCounts {
   const { sessions: _sessions, ...counts } = emptyTotals();
   return counts;
@@ -84,6 +93,10 @@ export class IngestionSession {
   /** True while the session waits on the SSE feed: only then do its bytes count as the session's progress. */
   private readingFeed = false;
   private readonly deadline: NodeJS.Timeout;
+  /** When the stream was last marked read in the warehouse (performance.now()), by a commit or a mark. */
+  private readMarkedAt = Number.NEGATIVE_INFINITY;
+  /** The session has read its source since then. */
+  private readSinceMark = false;
   /** Releases the session's timer and signal listeners; the activity calls it whatever the outcome. */
   readonly dispose: () => void;
 
@@ -148,7 +161,8 @@ export class IngestionSession {
           this.readingFeed = false;
         });
         this.deps.liveness.moved();
-        if (messages.length === 0 && !this.sessionEnds.aborted) await this.catchUpFromPages();
+        if (messages.length > 0) this.noteRead();
+        else if (!this.sessionEnds.aborted) await this.catchUpFromPages();
         await this.routeEach(messages, this.decodeStreamed);
         await this.flush();
       }
@@ -209,6 +223,7 @@ export class IngestionSession {
     for (;;) {
       try {
         const page = await fetchEventsPage(this.deps.source, since, asked, { signal: this.reads, onBytes: this.onPageBytes, measureOversized: asked === 1 });
+        this.noteRead();
         return { events: page.events, full: page.events.length >= asked };
       } catch (error) {
         if (!(error instanceof PageTooLargeError)) throw error;
@@ -216,6 +231,7 @@ export class IngestionSession {
           asked = Math.floor(asked / 2);
           continue;
         }
+        this.noteRead();
         const offset = Number(/"offset"\s*:\s*(\d+)/.exec(error.head)?.[1] ?? since + 1);
         return { events: [{ offset, value: undefined, oversized: { bytes: error.bytes, head: error.head } }], full: true };
       }
@@ -377,6 +393,11 @@ export class IngestionSession {
     await this.flush();
   }
 
+  private noteRead(): void {
+    this.readSinceMark = true;
+    this.deps.onRead(new Date().toISOString());
+  }
+
   private flushIfFull(): Promise<void> | undefined {
     return this.batch.size >= this.request.maxBatchEvents ? this.flush() : undefined;
   }
@@ -387,7 +408,7 @@ export class IngestionSession {
    * that fails surfaces at the next flush or at the session's end.
    */
   private async flush(): Promise<void> {
-    if (this.batch.isEmpty) return;
+    if (this.batch.isEmpty) return this.markReadIfDue();
     // A cancelled (or stalled) session writes nothing more: what it read but did not commit is read again on resume.
     this.throwIfCancelledOrStalled();
     const batch = this.batch;
@@ -397,6 +418,20 @@ export class IngestionSession {
     this.throwIfCancelledOrStalled();
     this.writing = this.write(batch, position);
     // Observed here so a failure is never an unhandled rejection; awaiting `writing` still throws it.
+    this.writing.catch(() => undefined);
+  }
+
+  /**
+   * Nothing to commit: marks the stream read when no commit or mark has for READ_MARK_INTERVAL_MS. The
+   * mark queues behind the write in flight and borrows a connection as a batch does.
+   */
+  private async markReadIfDue(): Promise<void> {
+    if (!this.readSinceMark || performance.now() - this.readMarkedAt < READ_MARK_INTERVAL_MS) return;
+    this.readMarkedAt = performance.now();
+    this.readSinceMark = false;
+    await this.writing;
+    this.throwIfCancelledOrStalled();
+    this.writing = this.deps.liveness.whileRunning(() => this.deps.writer.markRead(this.request.stream, this.reads));
     this.writing.catch(() => undefined);
   }
 
@@ -412,6 +447,8 @@ export class IngestionSession {
     const byType = batch.countByType();
     this.deps.metrics.recordBatch(batch, byType, performance.now() - started, position.offset, this.sourceHeadOffset, lastEventTs);
     this.committed = position;
+    this.readMarkedAt = performance.now();
+    this.readSinceMark = false;
     this.lastBatchAt = new Date().toISOString();
     if (lastEventTs) this.lastEventTs = lastEventTs;
     this.counts.batches += 1;

@@ -107,6 +107,17 @@ export class BatchWriter {
     }, signal);
   }
 
+  /**
+   * Records that the session read its source while it had nothing to commit (a commit records it too).
+   * Only while this session owns the stream: a replaced one's mark matches no row.
+   */
+  async markRead(stream: string, signal?: AbortSignal): Promise<void> {
+    await this.connections.lend(
+      (client) => client.query('UPDATE raw_data.stream_checkpoints SET last_read_at = now() WHERE stream_name = $1 AND owner_token = $2', [stream, this.ownerToken]),
+      signal,
+    );
+  }
+
   /** Applies events already in events_raw to the facts again (a reprocess run): no raw rows, no checkpoint. */
   async reapply(stream: string, events: readonly AcceptedEvent[]): Promise<void> {
     await this.connections.lend((client) => this.applyInTransaction(client, stream, events, {}));
@@ -279,6 +290,7 @@ export class BatchWriter {
          source_head_seen_at = CASE WHEN $5::bigint IS NULL THEN c.source_head_seen_at ELSE now() END,
          last_event_ts = COALESCE($6::timestamptz, c.last_event_ts),
          last_batch_at = now(),
+         last_read_at = now(),
          last_batch_size = $7,
          events_total = c.events_total + $8,
          updated_at = now()

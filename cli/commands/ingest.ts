@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import type { StackConfig } from '../../config/env.js';
 import type { Client } from '@temporalio/client';
-import { INGEST_MODES, streamNameSchema, type IngestMode, type IngestionStatus } from '../../contracts/ingestion.js';
+import { INGEST_MODES, streamNameSchema, type IngestMode, type StreamStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
 import type * as ControlModule from '../../clients/ingestion-control.js';
 import { configuredSourceUrl, resolveStreamSpec, type StreamFlags } from '../stream-spec.js';
@@ -115,14 +115,16 @@ export function ingestCommand(): Command {
 
   ingest
     .command('status')
-    .description('Every running stream in one table (state, offset, lag, events/s, last error); one stream (or --stream) in detail.')
-    .option('--json', 'machine-readable: an array with one status per running workflow')
+    .description(
+      'Every running stream in one table (state — consuming, waiting for a worker since when, paused… —, how long ago it was last read and committed, offset, lag, events/s, last error); one stream (or --stream) in detail. Computed when asked, from each workflow and its pending work.',
+    )
+    .option('--json', 'machine-readable: an array with one status per running workflow (its `reading` says when it was last read and committed, and since when it waits for a worker)')
     .addOption(streamOption())
     .addOption(modeOption())
     .action(async (options: SelectorFlags & { json?: boolean }) =>
       withClient(async (client, config, control) => {
         const selector = options.stream === undefined ? { all: true, mode: options.mode } : selectorOf(options);
-        const statuses: IngestionStatus[] = await control.ingestionStatuses(client, config, selector);
+        const statuses: StreamStatus[] = await control.ingestionStatuses(client, config, selector);
         if (options.json) console.log(JSON.stringify(statuses, null, 2));
         else if (statuses.length === 0) console.log(`ingestion: ${options.stream ? `stream ${options.stream} ` : ''}not started (start it with \`restaurant-stack ingest start\`)`);
         else if (options.stream || statuses.length === 1) console.log(statuses.map(formatStatus).join('\n\n'));

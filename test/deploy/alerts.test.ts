@@ -33,10 +33,11 @@ describe('alerting and dashboards', () => {
     expect(await promtool(['check', 'config', 'prometheus.yml'])).toMatch(/SUCCESS: \d+ rules found/);
   });
 
-  it('alerts on a stalled stream, lag, rejected events, a worker down and failing maintenance', () => {
+  it('alerts on a stalled or starved stream, lag, rejected events, a worker down and failing maintenance', () => {
     expect(alertRules().map((rule) => rule.alert).toSorted()).toEqual(
       [
         'RestaurantStreamStalled',
+        'RestaurantStreamStarved',
         'RestaurantSourceNotIngested',
         'RestaurantIngestLagHigh',
         'RestaurantIngestBacklogHigh',

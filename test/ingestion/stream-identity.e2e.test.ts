@@ -81,7 +81,7 @@ describe('stream identity', () => {
     await waitForCheckpoint(warehouse.pool, DEFAULT_STREAM, 3_000);
     const [polling] = await ingestionStatuses(testWorker.client, config, { stream: DEFAULT_STREAM });
     expect(polling).toMatchObject({ mode: 'polling', stream: DEFAULT_STREAM, totals: { eventsLostAtSource: 0 } });
-    expect(polling!.totals.events).toBe(3_000 - stopped.position.offset);
+    expect(polling!.unanswered === undefined && polling!.totals.events).toBe(3_000 - stopped.position.offset);
     await expectWarehouseMatches(warehouse.pool, groundTruth(api));
     const { rows } = await warehouse.pool.query('SELECT consumer_workflow_id, consumer_mode FROM raw_data.stream_checkpoints WHERE stream_name = $1', [DEFAULT_STREAM]);
     expect(rows).toEqual([{ consumer_workflow_id: 'restaurant_stream_ingest_polling', consumer_mode: 'polling' }]);

@@ -170,4 +170,27 @@ describe('health_check() and ingestion_status', () => {
       source_restarts: '0',
     });
   });
+
+  it('stream_reading (and ingestion_status) say when each stream was last read and committed, and since when an unread realtime stream waits', async () => {
+    await checkpoint({ stream_name: 'read_now', consumer_mode: 'realtime', last_read_at: secondsAgo(1), last_batch_at: secondsAgo(3) });
+    await checkpoint({ stream_name: 'starved', consumer_mode: 'realtime', last_read_at: secondsAgo(25), last_batch_at: secondsAgo(26) });
+    await checkpoint({ stream_name: 'never_read', consumer_mode: 'realtime', consumer_claimed_at: secondsAgo(40), last_batch_at: null });
+    await checkpoint({ stream_name: 'polled', consumer_mode: 'polling', last_read_at: secondsAgo(90) });
+
+    const rows = await warehouse.db.selectFrom('analytics.stream_reading').selectAll().orderBy('stream_name').execute();
+    const byName = Object.fromEntries(rows.map((row) => [row.stream_name, row]));
+    expect(Number(byName.read_now!.seconds_since_last_read)).toBeCloseTo(1, 0);
+    expect(Number(byName.read_now!.seconds_since_last_commit)).toBeCloseTo(3, 0);
+    expect(byName.read_now!.waiting_since).toBeNull();
+    expect(Number(byName.starved!.seconds_since_last_read)).toBeCloseTo(25, 0);
+    expect(byName.starved!.waiting_since).toEqual(byName.starved!.last_read_at);
+    // Claimed, never read: it has waited since its claim.
+    expect(byName.never_read).toMatchObject({ last_read_at: null, seconds_since_last_read: null, last_committed_at: null });
+    expect(byName.never_read!.waiting_since?.getTime()).toBeCloseTo(secondsAgo(40).getTime(), -3);
+    // A polling stream is read every poll interval: it does not wait between polls.
+    expect(byName.polled!.waiting_since).toBeNull();
+
+    const status = await warehouse.db.selectFrom('analytics.ingestion_status').select(['stream_name', 'waiting_since', 'seconds_since_last_read']).where('stream_name', '=', 'starved').executeTakeFirstOrThrow();
+    expect(status.waiting_since).toEqual(byName.starved!.waiting_since);
+  });
 });
