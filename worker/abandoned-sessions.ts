@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ActivityNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { claimAbandonedSessions, SESSION_OWNER_GONE } from '../activities/warehouse/ownership.js';
 import type { Logger } from '../telemetry/logger.js';
+import { repeatUntilAborted } from './repeat.js';
 
 /** How often every worker looks for sessions whose worker died. */
 const WATCH_INTERVAL_MS = 250;
@@ -16,30 +16,19 @@ const WATCH_INTERVAL_MS = 250;
  */
 export async function watchAbandonedSessions(options: { db: pg.Pool; client: Client; logger: Logger; signal: AbortSignal }): Promise<void> {
   const { db, client, logger, signal } = options;
-  // While the warehouse or Temporal is unreachable, say so once, not four times a second.
-  let failing: string | undefined;
-  while (!signal.aborted) {
-    try {
-      for (const session of await claimAbandonedSessions(db)) {
-        const reason = `stream ${session.stream}: the session's worker is gone (its presence in the warehouse ended); retrying without waiting for the heartbeat timeout`;
-        try {
-          await client.activity.fail(session.taskToken, ApplicationFailure.retryable(reason, SESSION_OWNER_GONE));
-          logger.warn('failed an abandoned session', { stream: session.stream });
-        } catch (error) {
-          // Already ended (completed, timed out, or failed by another worker): nothing to do. Otherwise
-          // its token is spent, so the heartbeat timeout replaces it; the other sessions still go on.
-          if (!(error instanceof ActivityNotFoundError)) {
-            logger.warn('could not fail an abandoned session; its heartbeat timeout will', { stream: session.stream, error: error instanceof Error ? error.message : String(error) });
-          }
+  await repeatUntilAborted({ what: 'looking for abandoned sessions', intervalMs: WATCH_INTERVAL_MS, logger, signal }, async () => {
+    for (const session of await claimAbandonedSessions(db)) {
+      const reason = `stream ${session.stream}: the session's worker is gone (its presence in the warehouse ended); retrying without waiting for the heartbeat timeout`;
+      try {
+        await client.activity.fail(session.taskToken, ApplicationFailure.retryable(reason, SESSION_OWNER_GONE));
+        logger.warn('failed an abandoned session', { stream: session.stream });
+      } catch (error) {
+        // Already ended (completed, timed out, or failed by another worker): nothing to do. Otherwise
+        // its token is spent, so the heartbeat timeout replaces it; the other sessions still go on.
+        if (!(error instanceof ActivityNotFoundError)) {
+          logger.warn('could not fail an abandoned session; its heartbeat timeout will', { stream: session.stream, error: error instanceof Error ? error.message : String(error) });
         }
       }
-      if (failing !== undefined) logger.info('looking for abandoned sessions works again');
-      failing = undefined;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== failing) logger.warn('looking for abandoned sessions failed; retrying', { error: message });
-      failing = message;
     }
-    await sleep(WATCH_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
-  }
+  });
 }

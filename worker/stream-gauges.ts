@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MetricMeter } from '@temporalio/common';
 import type pg from 'pg';
 import type { Logger } from '../telemetry/logger.js';
+import { repeatUntilAborted } from './repeat.js';
 
 /** How often every worker reads each stream's reading times from the warehouse for its gauges. */
 const REFRESH_MS = 5_000;
@@ -24,25 +24,15 @@ export async function exportStreamGauges(options: { db: pg.Pool; meter: MetricMe
     'Since when no session has read the realtime stream (Unix time): it waits for a worker, or is paused or stopped; 0 while one reads it',
   );
   const unix = (time: Date | null) => (time ? time.getTime() / 1000 : 0);
-  let failing: string | undefined;
-  while (!signal.aborted) {
-    try {
-      const { rows } = await db.query<{ stream_name: string; last_read_at: Date | null; last_committed_at: Date | null; waiting_since: Date | null }>(
-        'SELECT stream_name, last_read_at, last_committed_at, waiting_since FROM analytics.stream_reading',
-      );
-      for (const row of rows) {
-        const tags = { stream: row.stream_name };
-        if (row.last_read_at) lastRead.set(unix(row.last_read_at), tags);
-        if (row.last_committed_at) lastCommit.set(unix(row.last_committed_at), tags);
-        waitingSince.set(unix(row.waiting_since), tags);
-      }
-      if (failing !== undefined) logger.info('reading the streams for their gauges works again');
-      failing = undefined;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (message !== failing) logger.warn('reading the streams for their gauges failed; retrying', { error: message });
-      failing = message;
+  await repeatUntilAborted({ what: 'reading the streams for their gauges', intervalMs: REFRESH_MS, logger, signal }, async () => {
+    const { rows } = await db.query<{ stream_name: string; last_read_at: Date | null; last_committed_at: Date | null; waiting_since: Date | null }>(
+      'SELECT stream_name, last_read_at, last_committed_at, waiting_since FROM analytics.stream_reading',
+    );
+    for (const row of rows) {
+      const tags = { stream: row.stream_name };
+      if (row.last_read_at) lastRead.set(unix(row.last_read_at), tags);
+      if (row.last_committed_at) lastCommit.set(unix(row.last_committed_at), tags);
+      waitingSince.set(unix(row.waiting_since), tags);
     }
-    await sleep(REFRESH_MS, undefined, { signal }).catch(() => undefined);
-  }
+  });
 }
