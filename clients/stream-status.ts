@@ -87,14 +87,18 @@ export async function workflowFacts(client: Client, running: { workflowId: strin
   const description = await handle.describe();
   const unanswered = async (reason: string) => ({ unanswered: reason, lastReport: await lastSessionReport(client, workflowId) });
   let answer: WorkflowFacts['answer'];
+  const noWorker = (since: number) => unanswered(`no worker has taken the workflow's task since ${new Date(since).toISOString()}: is a worker polling task queue ${description.taskQueue}?`);
   const waitingSince = workflowTaskWaitingSince(description, Date.now());
   if (waitingSince !== undefined) {
-    answer = await unanswered(`no worker has taken the workflow's task since ${new Date(waitingSince).toISOString()}: is a worker polling task queue ${description.taskQueue}?`);
+    answer = await noWorker(waitingSince);
   } else {
     try {
       answer = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
     } catch (error) {
-      answer = await unanswered(`the workflow did not answer its status query: ${error instanceof Error ? error.message : String(error)}`);
+      // A worker that has just gone leaves no task pending until Temporal reschedules it off its queue:
+      // the failed query is then the first sign, and the workflow's state right after tells why.
+      const since = workflowTaskWaitingSince(await handle.describe(), Date.now());
+      answer = await (since !== undefined ? noWorker(since) : unanswered(`the workflow did not answer its status query: ${error instanceof Error ? error.message : String(error)}`));
     }
   }
   return { workflowId, mode, stream, description, answer };
