@@ -254,7 +254,7 @@ async function writerSeconds(env: BenchEnvironment, rollups: boolean, batches: r
   try {
     if (!rollups) await disableRollupTriggers(warehouse);
     const { token } = await takeOwnership(onConnection(client), 'bench_writer', 'bench', { offset: 0, epoch: 1, lastEventId: null });
-    const writer = new BatchWriter(onConnection(client), await loadProcessors(), 'bench', token);
+    const writer = new BatchWriter(onConnection(client), await loadProcessors(), 'bench').forOwner(token);
     const started = performance.now();
     let offset = 0;
     for (const batch of batches) {

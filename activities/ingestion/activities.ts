@@ -52,6 +52,8 @@ export interface SessionHeartbeat extends Partial<SessionProgress>, SessionActiv
 export function createIngestionActivities(deps: IngestionDependencies) {
   const warehouse = warehouseDbOver(deps.db);
   const connections = new ConnectionLender(deps.db, deps.batchConnections ?? 1);
+  // One writer for every session: their batches commit together (see BatchWriter).
+  const writer = new BatchWriter(connections, deps.processors, deps.workerIdentity);
   const feeds = new FeedKeeper();
   deps.stopping.addEventListener('abort', () => feeds.closeAll(), { once: true });
   const limits = deps.sourceLimits ?? DEFAULT_SOURCE_LIMITS;
@@ -70,7 +72,7 @@ export function createIngestionActivities(deps: IngestionDependencies) {
       if (liveness.progressed()) context.heartbeat({ ...beat, bytesRead: liveness.bytesRead });
     }, deps.heartbeatIntervalMs ?? 200);
     const session = new IngestionSession(request, resumeFrom?.counts ? { position: ownership.position, counts: resumeFrom.counts } : undefined, {
-      writer: new BatchWriter(connections, deps.processors, deps.workerIdentity, ownership.token),
+      writer: writer.forOwner(ownership.token),
       processors: deps.processors,
       logger,
       cancelled: context.cancellationSignal,

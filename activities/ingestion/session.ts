@@ -5,7 +5,7 @@ import type { ProcessorRegistry } from '../../processors/processor.js';
 import { fetchEventsPage, fetchSourceHead, PageTooLargeError, type PagedEvent } from '../restaurant-api/events-page.js';
 import { sourceEndpoint, type SourceAccess } from '../restaurant-api/source.js';
 import { SseFeed, type StreamMessage } from '../restaurant-api/sse-feed.js';
-import type { BatchWriter } from '../warehouse/batch-writer.js';
+import type { StreamWriter } from '../warehouse/batch-writer.js';
 import { Batch } from '../warehouse/batch.js';
 import type { SessionCounts, SessionReport, SessionRequest } from '../../contracts/ingestion.js';
 import { decodeText, decodeValue, type DecodedMessage } from './decode.js';
@@ -20,7 +20,8 @@ export interface SessionProgress {
 }
 
 export interface SessionDependencies {
-  writer: BatchWriter;
+  /** The worker's writer, fenced by this session's ownership of the stream. */
+  writer: StreamWriter;
   processors: ProcessorRegistry;
   logger: Logger;
   /** Called after every commit with the committed progress (the activity heartbeats it). */

@@ -38,12 +38,12 @@ export function acceptedEventOf(held: HeldEvent): AcceptedEvent {
 }
 
 /**
- * An event's record for events_raw: its envelope's fields, with the offset it was accepted at and its
- * epoch as the last keys (jsonb keeps the last of duplicate keys, so a source's own cannot override them).
- * The received text goes through as it came, not parsed and serialised again.
+ * An event's record for events_raw: its envelope's fields, with the offset it was accepted at, its
+ * epoch and its stream as the last keys (jsonb keeps the last of duplicate keys, so a source's own
+ * cannot override them). The received text goes through as it came, not parsed and serialised again.
  */
-export function rawRecordOf(held: HeldEvent): string {
-  const placed = `"offset":${held.offset},"epoch":${held.epoch}}`;
+export function rawRecordOf(held: HeldEvent, stream: string): string {
+  const placed = `"offset":${held.offset},"epoch":${held.epoch},"stream_name":${JSON.stringify(stream)}}`;
   if (held.received === undefined) {
     const { eventId, eventType, ts, partitionKey, payload } = held.event;
     return `${JSON.stringify({ event_id: eventId, event_type: eventType, ts, partition_key: partitionKey, payload }).slice(0, -1)},${placed}`;

@@ -2,6 +2,8 @@ import type pg from 'pg';
 
 /** Where warehouse work gets a connection: one for the length of one piece of work (a batch's transaction). */
 export interface Connections {
+  /** How many pieces of work may hold a connection at once. */
+  readonly limit: number;
   /** Runs `work` on a connection of its own; `signal` gives up waiting for one (never work already started). */
   lend<T>(work: (client: pg.ClientBase) => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
@@ -76,5 +78,5 @@ export class ConnectionLender implements Connections {
 
 /** Every piece of work on one connection the caller holds (a measurement on one session, two competing sessions in a test). */
 export function onConnection(client: pg.ClientBase): Connections {
-  return { lend: (work) => work(client) };
+  return { limit: 1, lend: (work) => work(client) };
 }

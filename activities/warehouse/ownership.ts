@@ -39,7 +39,7 @@ export interface SessionOwner {
 
 /**
  * Takes ownership of a stream's checkpoint for one session: a new owner token and the next generation.
- * From then on a previous owner's commit matches no row and fails (see BatchWriter.saveCheckpoint).
+ * From then on a previous owner's commit matches no row and fails (see BatchWriter.saveCheckpoints).
  * The committed position comes back with it: it is the truth, ahead of anything a heartbeat or the
  * workflow remembers when a replaced session committed after its last heartbeat. A stream with no
  * checkpoint row yet gets one at `initial`. The row also records, for a session that runs as an

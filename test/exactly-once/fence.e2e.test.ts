@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeText } from '../../activities/ingestion/decode.js';
-import { onConnection } from '../../activities/warehouse/connection-lender.js';
+import { ConnectionLender, onConnection } from '../../activities/warehouse/connection-lender.js';
 import { BatchWriter } from '../../activities/warehouse/batch-writer.js';
 import { Batch } from '../../activities/warehouse/batch.js';
 import { rewindCheckpoint } from '../../activities/warehouse/checkpoints.js';
@@ -52,7 +52,7 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
       const stream = 'fenced';
       const start = { offset: 0, epoch: 1, lastEventId: null };
       const first = await takeOwnership(onConnection(zombie), stream, 'zombie', start);
-      const zombieWriter = new BatchWriter(onConnection(zombie), processors, 'test', first.token);
+      const zombieWriter = new BatchWriter(onConnection(zombie), processors, 'test').forOwner(first.token);
       const early = await batchOf(1, 100);
       await zombieWriter.write({ stream, batch: early, position: { offset: 100, epoch: 1, lastEventId: early.raw.at(-1)!.eventId }, lastEventTs: null, sourceHeadOffset: null });
 
@@ -61,7 +61,7 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
       expect(second.generation).toBe(first.generation + 1);
       expect(second.position.offset).toBe(100);
       const later = await batchOf(101, 100);
-      await new BatchWriter(onConnection(successor), processors, 'test', second.token).write({ stream, batch: later, position: { offset: 200, epoch: 1, lastEventId: later.raw.at(-1)!.eventId }, lastEventTs: null, sourceHeadOffset: null });
+      await new BatchWriter(onConnection(successor), processors, 'test').forOwner(second.token).write({ stream, batch: later, position: { offset: 200, epoch: 1, lastEventId: later.raw.at(-1)!.eventId }, lastEventTs: null, sourceHeadOffset: null });
 
       // The zombie wakes up and commits what it had read: refused, nothing of it stays.
       const stale = await batchOf(101, 50);
@@ -71,12 +71,64 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
 
       // A rewind revokes the owner too.
       await rewindCheckpoint(warehouseDbOver(warehouse.pool), { stream, offset: 10, epoch: 1 });
-      const successorWriter = new BatchWriter(onConnection(successor), processors, 'test', second.token);
+      const successorWriter = new BatchWriter(onConnection(successor), processors, 'test').forOwner(second.token);
       await expect(successorWriter.write({ stream, batch: await batchOf(11, 10), position: { offset: 20, epoch: 1, lastEventId: null }, lastEventTs: null, sourceHeadOffset: null })).rejects.toMatchObject({ type: OWNERSHIP_LOST });
       expect(await committedOffset(warehouse.pool, stream)).toBe(10);
     } finally {
       zombie.release();
       successor.release();
+    }
+  });
+
+  it('batches of several streams commit in one transaction; a replaced session\'s batch and a failing batch fail alone', async () => {
+    const processors = await loadProcessors();
+    const lender = new ConnectionLender(warehouse.pool, 1);
+    const writer = new BatchWriter(lender, processors, 'test');
+    const start = { offset: 0, epoch: 1, lastEventId: null };
+    const owners = new Map<string, string>();
+    for (const stream of ['together-a', 'together-b', 'replaced', 'failing', 'beside-failing']) owners.set(stream, (await takeOwnership(lender, stream, `first ${stream}`, start)).token);
+    await takeOwnership(lender, 'replaced', 'successor', start);
+
+    /** Writes the batches while the lender's only connection is busy, so they wait and go together once it is free. */
+    async function writeTogether(batches: ReadonlyArray<[stream: string, batch: Batch]>) {
+      let free: () => void = () => undefined;
+      let busy: Promise<void> = Promise.resolve();
+      await new Promise<void>((held) => {
+        busy = lender.lend(() => new Promise<void>((resolve) => ((free = resolve), held())));
+      });
+      const outcomes = Promise.allSettled(
+        batches.map(([stream, batch]) => writer.forOwner(owners.get(stream)!).write({ stream, batch, position: { offset: 10, epoch: 1, lastEventId: null }, lastEventTs: null, sourceHeadOffset: null })),
+      );
+      free();
+      await busy;
+      return outcomes;
+    }
+    const transactionsOf = async (streams: readonly string[]) =>
+      Number((await warehouse.pool.query<{ n: string }>('SELECT count(DISTINCT xmin::text) AS n FROM raw_data.events_raw WHERE stream_name = ANY($1)', [streams])).rows[0]!.n);
+
+    const [a, b, replaced] = await writeTogether([
+      ['together-a', await batchOf(1, 10)],
+      ['together-b', await batchOf(11, 10)],
+      ['replaced', await batchOf(21, 10)],
+    ]);
+    expect([a!.status, b!.status]).toEqual(['fulfilled', 'fulfilled']);
+    expect(replaced).toMatchObject({ status: 'rejected', reason: { type: OWNERSHIP_LOST } });
+    expect(await transactionsOf(['together-a', 'together-b'])).toBe(1);
+
+    // A batch PostgreSQL refuses fails the group's transaction: its batches are then written one by one.
+    const failing = await batchOf(31, 10);
+    failing.reject({ epoch: 1, offset: 41, eventId: 'not-a-uuid', raw: '', reason: 'a rejection PostgreSQL refuses' });
+    const [failed, beside] = await writeTogether([
+      ['failing', failing],
+      ['beside-failing', await batchOf(41, 10)],
+    ]);
+    expect(failed).toMatchObject({ status: 'rejected', reason: { code: '22P02' } });
+    expect(beside!.status).toBe('fulfilled');
+
+    for (const stream of ['together-a', 'together-b', 'beside-failing']) expect(await streamTotals(warehouse.pool, stream)).toEqual({ eventsTotal: 10, rows: 10 });
+    for (const stream of ['replaced', 'failing']) {
+      expect(await committedOffset(warehouse.pool, stream)).toBe(0);
+      expect(await streamTotals(warehouse.pool, stream)).toEqual({ eventsTotal: 0, rows: 0 });
     }
   });
 
@@ -86,7 +138,7 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
     try {
       const stream = 'recount';
       const owner = await takeOwnership(onConnection(client), stream, 'one', { offset: 0, epoch: 1, lastEventId: null });
-      const writer = new BatchWriter(onConnection(client), processors, 'test', owner.token);
+      const writer = new BatchWriter(onConnection(client), processors, 'test').forOwner(owner.token);
       for (const offset of [300, 300, 150, 300]) {
         await writer.write({ stream, batch: await batchOf(1, offset), position: { offset, epoch: 1, lastEventId: null }, lastEventTs: null, sourceHeadOffset: null });
       }
