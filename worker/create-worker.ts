@@ -67,9 +67,10 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     }),
     shutdownGraceTime: `${options.shutdownGraceSeconds} seconds`,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
-    // Cancellation reaches an activity with its next heartbeat: under a second keeps a pause prompt, and
-    // no more often keeps hundreds of sessions cheap (each heartbeat sent is a Temporal action).
-    maxHeartbeatThrottleInterval: '800 milliseconds',
+    // Cancellation reaches an activity with its next heartbeat: every 3 s keeps a pause within seconds,
+    // and no more often keeps hundreds of sessions cheap (each heartbeat sent is a Temporal action and a
+    // write on the server: at 800 ms, 200 quiet feeds overloaded the dev server's persistence).
+    maxHeartbeatThrottleInterval: '3 seconds',
   });
   const client = new Client({ connection, namespace });
   return {

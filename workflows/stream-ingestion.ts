@@ -53,10 +53,12 @@ const checkpoints = proxyActivities<IngestionActivities>({
 function sessionActivities(tuning: IngestionTuning) {
   return proxyActivities<IngestionActivities>({
     startToCloseTimeout: `${tuning.sessionSeconds + 120} seconds`,
-    // A session heartbeats only when it makes progress (activities/ingestion/liveness.ts): a killed,
-    // frozen or stuck one is retried this long after its last progress. A false take-over on a loaded
-    // machine costs nothing but a reconnect, since every commit is fenced by ownership of the stream.
-    heartbeatTimeout: '3 seconds',
+    // A session heartbeats only when it makes progress (activities/ingestion/liveness.ts). A stuck one
+    // gives itself up after 3 s without progress, and a killed worker's sessions are failed at once by
+    // the others (its presence ends): this timeout is left for a frozen worker (SIGSTOP, a paused VM).
+    // Longer than it was (3 s), a heartbeat every few seconds is enough: each one that reaches the
+    // server is a write there, and 200 feeds' heartbeats were most of the dev server's CPU.
+    heartbeatTimeout: '10 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '200 milliseconds', backoffCoefficient: 4, maximumInterval: '15 seconds', maximumAttempts: 4 },
   });

@@ -1,6 +1,6 @@
 /**
  * Bounds what one SSE event may cost before any parser sees it. The `eventsource` parser buffers a line
- * without limit, so one 400 MB `data:` line exhausted the worker's heap on every retry. This transform
+ * without limit, so one 400 MB `data:` line exhausted the worker's heap on every retry. The bound
  * holds each event's block of lines (up to the blank line that ends it) and passes it on whole; a block
  * that grows past `maxEventBytes` is dropped as it streams, counted, and replaced by a small event of
  * type OVERSIZED_EVENT_TYPE saying its offset, size and first bytes, so the stream moves past it.
@@ -20,7 +20,12 @@ const CARRIAGE_RETURN = 0x0d;
 const HEAD_BYTES = 1_024;
 const encoder = new TextEncoder();
 
-export function boundSseEvents(maxEventBytes: number): TransformStream<Uint8Array, Uint8Array> {
+/**
+ * A bound for one connection: given each chunk read, returns the whole events it completed (in one
+ * piece), or undefined. A plain function rather than a TransformStream: with hundreds of quiet feeds
+ * every event is a chunk of its own, and each stream stage costs several promises per chunk.
+ */
+export function boundSseEvents(maxEventBytes: number): (chunk: Uint8Array) => Uint8Array | undefined {
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   /** Set once the block passed the bound: its first bytes and its size so far. */
@@ -63,20 +68,19 @@ export function boundSseEvents(maxEventBytes: number): TransformStream<Uint8Arra
     heldBytes = 0;
   };
 
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      let start = 0;
-      while (start < chunk.byteLength) {
-        const newline = chunk.indexOf(NEWLINE, start);
-        const end = newline === -1 ? chunk.byteLength : newline + 1;
-        add(chunk.subarray(start, end));
-        if (newline !== -1) endLine();
-        start = end;
-      }
-      if (ready.length > 0) controller.enqueue(ready.length === 1 ? ready[0]! : concat(ready));
-      ready = [];
-    },
-  });
+  return (chunk) => {
+    let start = 0;
+    while (start < chunk.byteLength) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      const end = newline === -1 ? chunk.byteLength : newline + 1;
+      add(chunk.subarray(start, end));
+      if (newline !== -1) endLine();
+      start = end;
+    }
+    const events = ready.length === 0 ? undefined : ready.length === 1 ? ready[0]! : concat(ready);
+    ready = [];
+    return events;
+  };
 }
 
 function concat(pieces: Uint8Array[]): Uint8Array {

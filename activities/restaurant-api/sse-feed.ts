@@ -167,14 +167,20 @@ export class SseFeed {
     }
     this.backoffMs = 0;
     if (!response.body) return 'no response body';
-    const reader = this.meteredEvents(response.body, signal).getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const bound = boundSseEvents(this.options.maxEventBytes);
     const messages = new SseMessageReader((event) => this.enqueue(event));
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return 'the source ended the stream';
+      // The queue is full: the body is not read (the source sees TCP push back) until there is room.
+      await this.roomToRead();
       // A chunk read before the connection was dropped (a restart, a close) is not the new connection's.
       if (signal.aborted) return 'dropped';
-      messages.push(value);
+      this.lastByteAt = Date.now();
+      this.onBytes?.(value.byteLength);
+      const events = bound(value);
+      if (events) messages.push(events);
     }
   }
 
@@ -196,20 +202,6 @@ export class SseFeed {
       this.options.onLog?.('source no longer retains the resume point', { status: 410, earliest });
     }
     return response;
-  }
-
-  /** The body, paused while the queue is full, counted as progress, and cut into whole events within the size bound. */
-  private meteredEvents(body: ReadableStream<Uint8Array>, signal: AbortSignal): ReadableStream<Uint8Array> {
-    const touch = new TransformStream<Uint8Array, Uint8Array>({
-      transform: async (chunk, controller) => {
-        await this.roomToRead();
-        if (signal.aborted) return;
-        this.lastByteAt = Date.now();
-        this.onBytes?.(chunk.byteLength);
-        controller.enqueue(chunk);
-      },
-    });
-    return body.pipeThrough(touch).pipeThrough(boundSseEvents(this.options.maxEventBytes));
   }
 
   private enqueue(event: SseEvent): void {

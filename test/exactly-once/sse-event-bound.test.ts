@@ -3,13 +3,9 @@ import { boundSseEvents, OVERSIZED_EVENT_TYPE } from '../../activities/restauran
 
 async function through(maxEventBytes: number, chunks: string[]): Promise<string> {
   const encoder = new TextEncoder();
-  const input = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-      controller.close();
-    },
-  });
-  return new Response(input.pipeThrough(boundSseEvents(maxEventBytes))).text();
+  const bound = boundSseEvents(maxEventBytes);
+  const out = chunks.map((chunk) => bound(encoder.encode(chunk))).filter((events) => events !== undefined);
+  return Buffer.concat(out).toString('utf8');
 }
 
 describe('the SSE event bound', () => {

@@ -38,8 +38,8 @@ describe('streams file', () => {
       config,
     );
     expect(streams).toEqual([
-      { name: 'brand_a', sourceUrl: 'http://pos-a.internal:8000', mode: 'realtime', tokenEnv: 'BRAND_A_API_TOKEN', tuning: { maxBatchEvents: 1500, maxBatchWaitMs: 25, sessionSeconds: 10, pollIntervalSeconds: 120, pageSize: 5000 } },
-      { name: 'region-north', sourceUrl: 'https://north.example.com/feed', mode: 'polling', tokenEnv: undefined, tuning: { maxBatchEvents: 500, maxBatchWaitMs: 25, sessionSeconds: 10, pollIntervalSeconds: 30, pageSize: 5000 } },
+      { name: 'brand_a', sourceUrl: 'http://pos-a.internal:8000', mode: 'realtime', tokenEnv: 'BRAND_A_API_TOKEN', tuning: { maxBatchEvents: 1500, maxBatchWaitMs: 25, sessionSeconds: 60, pollIntervalSeconds: 120, pageSize: 5000 } },
+      { name: 'region-north', sourceUrl: 'https://north.example.com/feed', mode: 'polling', tokenEnv: undefined, tuning: { maxBatchEvents: 500, maxBatchWaitMs: 25, sessionSeconds: 60, pollIntervalSeconds: 30, pageSize: 5000 } },
     ]);
   });
 
