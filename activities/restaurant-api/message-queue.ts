@@ -6,8 +6,13 @@ export interface StreamMessage {
   oversized?: { bytes: number; head: string };
 }
 
-const INITIAL_BYTES = 1 << 20;
-const INITIAL_MESSAGES = 1 << 10;
+/**
+ * What a queue starts with, and gives back to once empty after a burst: a quiet feed holds a few
+ * events at a time, and a worker holds hundreds of feeds (at 1 MiB each, 200 MiB); a busy feed's
+ * queue doubles to what it needs.
+ */
+const INITIAL_BYTES = 16 << 10;
+const INITIAL_MESSAGES = 64;
 
 /**
  * The feed's unread messages, as bytes in one buffer that is reused, not as strings: a message waits
@@ -72,8 +77,8 @@ export class MessageQueue {
     this.count -= taken;
     for (let index = 0; index < this.count; index += 1) this.starts[index]! -= firstKept;
     if (this.oversized.size > 0) this.oversized = new Map([...this.oversized].filter(([index]) => index >= taken).map(([index, value]) => [index - taken, value]));
-    // A burst of large events grew the buffer: give it back once it is empty.
-    if (this.count === 0 && this.bytes.byteLength > 8 * INITIAL_BYTES) this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+    // A burst grew the queue: give it back once it is empty.
+    if (this.count === 0 && this.bytes.byteLength > 64 * INITIAL_BYTES) this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
   private growBytes(needed: number): void {
