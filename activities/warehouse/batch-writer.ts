@@ -314,20 +314,20 @@ export class BatchWriter {
     this.landedBefore = createdHere;
   }
 
-  /** Per stream, how many of its events were new: re-ingested ones (a rewind, a retry) are not stored again. */
+  /**
+   * Per stream, how many of its events were new: re-ingested ones (a rewind, a retry) are not stored
+   * again. One stream's count is the statement's own (the busy feed's case: no row comes back per event).
+   */
   private insertRaw(sql: SqlClient, commits: readonly OwnedCommit[]): Promise<{ rows: Array<{ stream_name: string; stored: number }> }> {
     const records = commits.flatMap(({ stream, batch }) => batch.raw.map((held) => rawRecordOf(held, stream)));
     if (records.length === 0) return Promise.resolve({ rows: [] });
-    return sql.query(
-      `WITH stored AS (
-         INSERT INTO raw_data.events_raw (event_offset, event_id, event_type, ts, partition_key, payload, stream_name, source_epoch, ingested_by)
-         SELECT e."offset", e.event_id, e.event_type, e.ts, e.partition_key, e.payload, e.stream_name, e.epoch::text, $2
-         FROM jsonb_to_recordset($1::jsonb) AS e("offset" bigint, event_id uuid, event_type text, ts timestamptz, partition_key text, payload jsonb, epoch int, stream_name text)
-         ON CONFLICT (event_id) DO NOTHING
-         RETURNING stream_name)
-       SELECT stream_name, count(*)::int AS stored FROM stored GROUP BY stream_name`,
-      [`[${records.join(',')}]`, this.ingestedBy],
-    );
+    const insert = `INSERT INTO raw_data.events_raw (event_offset, event_id, event_type, ts, partition_key, payload, stream_name, source_epoch, ingested_by)
+       SELECT e."offset", e.event_id, e.event_type, e.ts, e.partition_key, e.payload, e.stream_name, e.epoch::text, $2
+       FROM jsonb_to_recordset($1::jsonb) AS e("offset" bigint, event_id uuid, event_type text, ts timestamptz, partition_key text, payload jsonb, epoch int, stream_name text)
+       ON CONFLICT (event_id) DO NOTHING`;
+    const values = [`[${records.join(',')}]`, this.ingestedBy];
+    if (commits.length === 1) return sql.query(insert, values).then(({ rowCount }) => ({ rows: [{ stream_name: commits[0]!.stream, stored: rowCount ?? 0 }] }));
+    return sql.query(`WITH stored AS (${insert} RETURNING stream_name) SELECT stream_name, count(*)::int AS stored FROM stored GROUP BY stream_name`, values);
   }
 
   /**
