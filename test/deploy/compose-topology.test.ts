@@ -194,11 +194,13 @@ describe('the docker-compose topology, run without Docker', () => {
 
     // Every metric the alert rules and the Grafana dashboard read is one the worker or the API exports.
     const scrape = async (port: number) => parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
-    await expect
-      .poll(async () => total(await scrape(ports.metrics), 'temporal_workflow_completed_total', 'workflow_type="restaurantMaintenance"'), { timeout: 15_000, interval: 500 })
-      .toBeGreaterThan(0);
+    // The streams' gauges come from the warehouse every 5 s, and the sessions' counters with their heartbeat tick.
+    const ready = (metrics: Map<string, number>) =>
+      total(metrics, 'temporal_workflow_completed_total', 'workflow_type="restaurantMaintenance"') > 0 &&
+      total(metrics, 'restaurant_ingest_events_total') > 50 &&
+      [...metrics.keys()].some((key) => key.startsWith('restaurant_ingest_waiting_since_timestamp_seconds{'));
+    await expect.poll(async () => ready(await scrape(ports.metrics)), { timeout: 15_000, interval: 500 }).toBe(true);
     const metrics = await scrape(ports.metrics);
-    expect(total(metrics, 'restaurant_ingest_events_total')).toBeGreaterThan(50);
     // Each exported metric with the labels it carries.
     const exported = new Map<string, Set<string>>();
     for (const key of [...metrics.keys(), ...(await scrape(ports.api)).keys()]) {
