@@ -174,10 +174,14 @@ export class BatchWriter {
   private startTransactions(): void {
     while (this.transactions < Math.min(this.grouping.transactions, this.connections.limit) && this.waiting.length > 0) {
       this.transactions += 1;
-      // The group is taken once the connection is there: batches arriving meanwhile join it.
+      // The group is taken once the connection is there: batches arriving meanwhile join it. Without a
+      // connection (PostgreSQL unreachable) the group fails, and its sessions are retried by Temporal.
+      let taken = false;
       void this.connections
-        .lend((client) => this.writeGroup(client, this.takeGroup()))
-        .catch(() => undefined)
+        .lend((client) => ((taken = true), this.writeGroup(client, this.takeGroup())))
+        .catch((error: unknown) => {
+          if (!taken) for (const queued of this.takeGroup()) queued.reject(error);
+        })
         .finally(() => {
           this.transactions -= 1;
           this.startTransactions();

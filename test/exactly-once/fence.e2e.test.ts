@@ -132,6 +132,13 @@ describe('exactly once: the fenced checkpoint and events_total', () => {
     }
   });
 
+  it('a batch that can get no connection fails (its session is retried) instead of waiting for one', async () => {
+    const unreachable = { limit: 2, lend: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9')) };
+    const writer = new BatchWriter(unreachable, await loadProcessors(), 'test').forOwner('nobody');
+    const writes = [1, 11].map(async (from) => writer.write({ stream: 'unreachable', batch: await batchOf(from, 10), position: { offset: from + 9, epoch: 1, lastEventId: null }, lastEventTs: null, sourceHeadOffset: null }));
+    for (const write of writes) await expect(write).rejects.toThrow('ECONNREFUSED');
+  });
+
   it('events_total counts only rows actually stored: re-ingesting a batch adds nothing', async () => {
     const processors = await loadProcessors();
     const client = await warehouse.pool.connect();
