@@ -3,6 +3,7 @@ import type { PayloadConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { statusQuery } from '../workflows/messages.js';
 import {
+  SESSION_HEARTBEAT_THROTTLE_SECONDS,
   UNREAD_AFTER_SECONDS,
   type IngestMode,
   type IngestionStatus,
@@ -137,7 +138,7 @@ export function streamStatusAt(facts: WorkflowFacts, payloads: PayloadConverter,
     else if (readingSession) {
       // The session's newest sign of reading: its last read, or its start (it has not read yet).
       const sessionRead = Math.max(times.lastReadAt ? Date.parse(times.lastReadAt) : 0, sessionStartedMs ?? 0);
-      state = now - sessionRead <= UNREAD_AFTER_SECONDS * 1000 ? 'consuming' : 'not reading';
+      state = now - sessionRead <= (UNREAD_AFTER_SECONDS + SESSION_HEARTBEAT_THROTTLE_SECONDS) * 1000 ? 'consuming' : 'not reading';
     }
   }
 

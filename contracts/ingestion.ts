@@ -167,6 +167,12 @@ export interface IngestionStatus {
  */
 export const UNREAD_AFTER_SECONDS = 5;
 
+/**
+ * A running session's heartbeat reaches Temporal at most this often (the worker's throttle): the read
+ * time Temporal holds for it may be that much older than its last read.
+ */
+export const SESSION_HEARTBEAT_THROTTLE_SECONDS = 3;
+
 /** When a running session last read its source and last committed: in its heartbeat, for `ingest status`. */
 export interface SessionActivityTimes {
   lastReadAt?: string;

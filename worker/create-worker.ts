@@ -4,7 +4,7 @@ import { Client } from '@temporalio/client';
 import { Runtime, Worker, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
-import type { SourceLimits } from '../contracts/ingestion.js';
+import { SESSION_HEARTBEAT_THROTTLE_SECONDS, type SourceLimits } from '../contracts/ingestion.js';
 import type { ProcessorRegistry } from '../processors/processor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { watchAbandonedSessions } from './abandoned-sessions.js';
@@ -70,7 +70,7 @@ export async function createIngestionWorker(options: IngestionWorkerOptions): Pr
     // Cancellation reaches an activity with its next heartbeat: every 3 s keeps a pause within seconds,
     // and no more often keeps hundreds of sessions cheap (each heartbeat sent is a Temporal action and a
     // write on the server: at 800 ms, 200 quiet feeds overloaded the dev server's persistence).
-    maxHeartbeatThrottleInterval: '3 seconds',
+    maxHeartbeatThrottleInterval: `${SESSION_HEARTBEAT_THROTTLE_SECONDS} seconds`,
   });
   const client = new Client({ connection, namespace });
   return {
