@@ -226,20 +226,13 @@ export class BatchWriter {
     }
   }
 
+  /** Each batch as a group of its own; once the connection is unusable, the rest fail with its error. */
   private async writeOneByOne(client: pg.ClientBase, group: readonly QueuedCommit[]): Promise<void> {
     for (const [at, queued] of group.entries()) {
-      try {
-        const lost = await this.commitTogether(client, [queued.commit]);
-        if (lost.size > 0) queued.reject(ownershipLost(queued.commit.stream));
-        else queued.resolve();
-      } catch (error) {
-        if (error instanceof TransactionFailed) {
-          queued.reject(error.cause);
-          continue;
-        }
-        for (const rest of group.slice(at)) rest.reject(error);
+      await this.writeGroup(client, [queued]).catch((error: unknown) => {
+        for (const rest of group.slice(at + 1)) rest.reject(error);
         throw error;
-      }
+      });
     }
   }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 
-/** Where warehouse work gets a connection: one for the length of one piece of work (a batch's transaction). */
+/** Where warehouse work gets a connection: one for the length of one piece of work (a transaction). */
 export interface Connections {
   /** How many pieces of work may hold a connection at once. */
   readonly limit: number;
