@@ -17,6 +17,8 @@ function sourceFingerprint(): string {
   const hash = createHash('sha256');
   const require = createRequire(import.meta.url);
   hash.update(readFileSync(require.resolve('@temporalio/workflow/package.json')));
+  // This module holds the bundler's options.
+  hash.update(readFileSync(fileURLToPath(import.meta.url)));
   for (const dir of BUNDLED_DIRS) {
     for (const file of readdirSync(dir).sort()) hash.update(file).update(readFileSync(path.join(dir, file)));
   }
@@ -29,6 +31,7 @@ export async function bundleWorkflows(log?: (line: string) => void): Promise<{ c
   const silent = () => undefined;
   return bundleWorkflowCode({
     workflowsPath: path.join(workflowsDir, runsCompiled ? 'index.js' : 'index.ts'),
+    preloadModules: [path.join(workflowsDir, runsCompiled ? 'shared-libraries.js' : 'shared-libraries.ts')],
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: quiet('warning'), error: quiet('error') },
     // The worker needs the bundle's source map inline, and its workflow thread parses it for stack traces:
     // lines of the sources, without their text (the default map carried all of it, 1.4 MB, parsed in two
