@@ -70,4 +70,27 @@ describe('the feed’s message queue', () => {
     queue.clear();
     expect(queue.take(10)).toEqual([]);
   });
+
+  it('gives back what a burst made it reserve once it is empty, and keeps what a busy feed needs at every batch', () => {
+    const queue = new MessageQueue();
+    const event = Buffer.alloc(500, 'e');
+    const idle = queue.reservedBytes;
+    for (let offset = 1; offset <= 2_000; offset += 1) queue.push(offset, event);
+    expect(queue.reservedBytes).toBeGreaterThanOrEqual(1_000_000);
+    // A busy feed: a batch's worth arrives and is taken, again and again: the room stays.
+    queue.take(1_000);
+    queue.take(1_000);
+    const busy = queue.reservedBytes;
+    for (let batch = 0; batch < 3; batch += 1) {
+      for (let offset = 1; offset <= 1_000; offset += 1) queue.push(offset, event);
+      expect(queue.take(1_000)).toHaveLength(1_000);
+      expect(queue.reservedBytes).toBe(busy);
+    }
+    // Caught up: a few events at a time.
+    queue.push(1, event);
+    queue.take(10);
+    expect(queue.reservedBytes).toBe(idle);
+    for (let offset = 1; offset <= 3; offset += 1) queue.push(offset, event);
+    expect(queue.take(10).map((message) => message.offset)).toEqual([1, 2, 3]);
+  });
 });
