@@ -6,6 +6,7 @@ import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
 import { startWorkerHttp } from './health.js';
 import { installTemporalRuntime } from './telemetry.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { findFreePort } from '../stack/ports.js';
 import { onStopRequest } from '../lifecycle/stop-request.js';
 
@@ -15,6 +16,7 @@ const GRPC_SERVING = 1;
 /** `restaurant-stack worker`: polls the task queue until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorker(config: StackConfig): Promise<void> {
   if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL: the worker needs the warehouse connection (`npm start` sets it for the worker it runs)');
+  limitHeapGrowth();
   const logger = createLogger('worker', config.LOG_LEVEL);
   // The SDK's exporter listens privately; the worker's own port serves it with /livez and /readyz.
   const sdkMetricsAddress = config.METRICS_PORT ? `127.0.0.1:${await findFreePort()}` : undefined;
