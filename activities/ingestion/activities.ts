@@ -19,7 +19,7 @@ import { claimStreamActivity } from './stream-claim.js';
 
 /**
  * How often a session checks its progress and heartbeats it if it moved: a beat a second keeps well
- * inside the 3 s heartbeat timeout, and each one costs the worker a payload encoded and handed to
+ * inside the 10 s heartbeat timeout, and each one costs the worker a payload encoded and handed to
  * Temporal's core (at 200 ms, 1,000 a second for 200 feeds).
  */
 const HEARTBEAT_INTERVAL_MS = 1_000;

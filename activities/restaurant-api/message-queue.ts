@@ -46,7 +46,7 @@ export class MessageQueue {
   }
 
   push(offset: number | null, data: Uint8Array, oversized?: StreamMessage['oversized']): void {
-    if (this.count === this.offsets.length) this.growMessages();
+    if (this.count === this.offsets.length) this.resizeMessages(this.offsets.length * 2);
     if (this.end + data.byteLength > this.bytes.byteLength) this.growBytes(this.end + data.byteLength);
     this.bytes.set(data, this.end);
     this.offsets[this.count] = offset ?? Number.NaN;
@@ -110,10 +110,6 @@ export class MessageQueue {
     const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.byteLength * 2));
     this.bytes.copy(grown, 0, 0, this.end);
     this.bytes = grown;
-  }
-
-  private growMessages(): void {
-    this.resizeMessages(this.offsets.length * 2);
   }
 
   private resizeMessages(size: number): void {
