@@ -32,11 +32,12 @@ function modulesPerWorkflow(code: string): { own: string[]; shared: string[] } {
 }
 
 describe('the workflow bundle', () => {
-  it('shares zod between workflows instead of loading it again for each workflow a worker holds', async () => {
+  it('shares zod and the contracts between workflows instead of loading them again for each workflow a worker holds', async () => {
     const { codePath } = await loadWorkflowBundle(loadConfig().DATA_DIR);
     const { own, shared } = modulesPerWorkflow(readFileSync(codePath, 'utf8'));
     expect(own.some((id) => id.includes('/workflows/'))).toBe(true);
-    expect(own.filter((id) => id.includes('node_modules/zod/'))).toEqual([]);
+    expect(own.filter((id) => id.includes('node_modules/zod/') || id.includes('/contracts/'))).toEqual([]);
     expect(shared.some((id) => id.includes('node_modules/zod/'))).toBe(true);
+    expect(shared.filter((id) => id.includes('/contracts/')).sort()).toEqual(['./contracts/ingestion.ts', './contracts/reprocess.ts', './contracts/source-credentials.ts']);
   });
 });
