@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../config/env.js';
 import type { EventApiOptions, Rate } from '../generator-api/index.js';
 import { spawnSupervised, type SupervisedChild } from '../stack/child-process.js';
-import { COMPONENT_NODE_FLAGS } from '../stack/node-flags.js';
+import { COMPONENT_NODE_FLAGS, componentEnvironment } from '../stack/node-flags.js';
 import { findFreePort } from '../stack/ports.js';
 import { peakRssMb } from './proc-stats.js';
 
@@ -265,10 +265,10 @@ export class BenchProcesses {
 
   private spawn(role: Role, name: string, args: string[], env: Record<string, string>, stdio?: StdioOptions, onLine?: (line: string) => void): MeasuredProcess {
     const log = runLog(this.runDir, name);
-    // The heap bounds `up` gives these components, so their memory is measured as deployed.
+    // The V8 flags and allocator `up` gives these components, so their memory is measured as deployed.
     const child = spawnSupervised(name, process.execPath, [...COMPONENT_NODE_FLAGS[role], ...args], {
       cwd: projectRoot,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...componentEnvironment(role), ...env },
       ...(stdio ? { stdio } : {}),
       sink: (line) => {
         log(line);

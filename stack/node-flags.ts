@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 /**
  * V8 flags for our long-running components, given on their command line (`up`, the benchmark) and in
  * docker-compose's NODE_OPTIONS. V8 grows a heap far past its live data before it collects when it
@@ -5,7 +7,7 @@
  *
  * The worker has no bound. Its young generation is 8 MB instead of 32 (`--max-semi-space-size=4`,
  * in the main thread and the workflow thread alike), and it lets its old generation grow to twice its
- * live data rather than up to four times (worker/heap-growth.ts, set by the worker itself: V8 does
+ * live data rather than up to four times (worker/memory.ts, set by the worker itself: V8 does
  * not take that flag from NODE_OPTIONS). One feed at full speed, bench throughput windows on the same
  * machine and hour: peak RSS 230 MB against 336–353, 49–50 µs of worker CPU per event against 43–52.
  * Growing to 1.5× only (`--heap-growing-percent=50`) held it at 206–211 MB but cost 54–65 µs per
@@ -16,3 +18,25 @@ export const COMPONENT_NODE_FLAGS: Record<'worker' | 'api', readonly string[]> =
   worker: ['--max-semi-space-size=4'],
   api: ['--max-old-space-size=320', '--max-semi-space-size=8'],
 };
+
+/** Debian's and Ubuntu's libjemalloc2, and where the image links it (Dockerfile). */
+const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/local/lib/libjemalloc.so.2'];
+
+/**
+ * jemalloc for the worker, as the image runs it (Dockerfile): it returns what it frees within a second
+ * (`dirty_decay_ms`), from a thread of its own, out of two arenas. With glibc's malloc the worker's
+ * memory outside the V8 heaps kept growing with its feeds (Temporal's core, Node's sockets and
+ * buffers: ~0.6 MB a feed): 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–331 MB
+ * against 391–418. `MALLOC_ARENA_MAX=2` alone was no steady gain (bench/README.md).
+ */
+export const WORKER_MALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2';
+
+/**
+ * The environment a component runs with beyond the stack's own settings: the worker gets jemalloc when
+ * this machine has it (`apt-get install libjemalloc2`) and the operator preloads nothing else.
+ */
+export function componentEnvironment(component: keyof typeof COMPONENT_NODE_FLAGS, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (component !== 'worker' || env.LD_PRELOAD) return {};
+  const jemalloc = JEMALLOC_PATHS.find((candidate) => existsSync(candidate));
+  return jemalloc ? { LD_PRELOAD: jemalloc, MALLOC_CONF: env.MALLOC_CONF ?? WORKER_MALLOC_CONF } : {};
+}

@@ -8,7 +8,7 @@ import { temporalTarget } from '../config/temporal.js';
 import { readCheckpoint } from '../warehouse/checkpoints.js';
 import { createWarehouseDb } from '../warehouse/connect.js';
 import { prefixedSink, spawnSupervised, type LineSink, type SupervisedChild } from './child-process.js';
-import { COMPONENT_NODE_FLAGS } from './node-flags.js';
+import { COMPONENT_NODE_FLAGS, componentEnvironment } from './node-flags.js';
 import { clearRuntimeState, writeRuntimeState } from './runtime-state.js';
 import { resolveTemporalCli, startTemporalDevServer } from './temporal-server.js';
 import { waitUntil } from './wait.js';
@@ -35,7 +35,7 @@ function superviseNodeComponent(name: keyof typeof COMPONENT_NODE_FLAGS, args: s
       const startedAt = Date.now();
       current = spawnSupervised(name, process.execPath, [...COMPONENT_NODE_FLAGS[name], CLI, ...args], {
         sink,
-        env: { ...process.env, ...env, RESTAURANT_STACK_SUPERVISED: '1' },
+        env: { ...process.env, ...componentEnvironment(name), ...env, RESTAURANT_STACK_SUPERVISED: '1' },
         // stdin stays open as a lifeline: the component stops when `up` dies and the pipe closes.
         stdio: ['pipe', 'pipe', 'pipe'],
       });

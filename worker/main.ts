@@ -6,7 +6,7 @@ import { connectWorkerToTemporal, createWarehousePool } from './connections.js';
 import { createIngestionWorker } from './create-worker.js';
 import { startWorkerHttp } from './health.js';
 import { installTemporalRuntime } from './telemetry.js';
-import { limitHeapGrowth } from './heap-growth.js';
+import { limitHeapGrowth, memoryAllocator } from './memory.js';
 import { findFreePort } from '../stack/ports.js';
 import { onStopRequest } from '../lifecycle/stop-request.js';
 
@@ -50,7 +50,7 @@ export async function runWorker(config: StackConfig): Promise<void> {
       logger.info('stopping: sessions end at their next batch boundary', { reason });
       stop();
     });
-    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, dbConnections: config.WORKER_DB_CONNECTIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType) });
+    logger.info('worker polling', { taskQueue: config.TEMPORAL_TASK_QUEUE, maxSessions: config.WORKER_MAX_SESSIONS, dbConnections: config.WORKER_DB_CONNECTIONS, namespace: config.TEMPORAL_NAMESPACE, eventTypes: processors.inOrder.map((p) => p.eventType), allocator: memoryAllocator() });
     await run();
     logger.info('worker stopped');
   } finally {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 
 /**
@@ -9,4 +10,13 @@ import v8 from 'node:v8';
  */
 export function limitHeapGrowth(): void {
   v8.setFlagsFromString('--heap-growing-percent=100');
+}
+
+/** Which malloc the worker runs on, for its start-up line: `up` and the image preload jemalloc (stack/node-flags.ts). */
+export function memoryAllocator(): 'jemalloc' | 'system malloc' {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8').includes('/libjemalloc') ? 'jemalloc' : 'system malloc';
+  } catch {
+    return 'system malloc';
+  }
 }
