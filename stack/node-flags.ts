@@ -26,8 +26,9 @@ const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/
  * jemalloc for the worker, as the image runs it (Dockerfile): it returns what it frees within a second
  * (`dirty_decay_ms`), from a thread of its own, out of two arenas. With glibc's malloc the worker's
  * memory outside the V8 heaps kept growing with its feeds (Temporal's core, Node's sockets and
- * buffers: ~0.6 MB a feed): 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–331 MB
- * against 391–418. `MALLOC_ARENA_MAX=2` alone was no steady gain (bench/README.md).
+ * buffers: ~0.6 MB a feed): 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–300 MB
+ * against 391–418. `MALLOC_ARENA_MAX=2` alone was no steady gain, nor jemalloc's defaults on one
+ * feed (bench/README.md).
  */
 export const WORKER_MALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2';
 

@@ -9,7 +9,7 @@
  * The SDK deep-freezes what it preloads. zod settles its defaults (locale, memoizer) when it builds
  * its first schema, so one is built and used here, before the freeze. And zod writes inside a schema
  * as it parses (a regex's lastIndex, fields it derives on first use), so a frozen schema throws: each
- * contract schema is frozen here at its surface only, with the method workflows call already bound,
+ * contract schema is frozen here at its surface only, with the methods workflows call already bound,
  * and the SDK does not descend into an object that is frozen already.
  */
 import { z } from 'zod';
@@ -23,6 +23,7 @@ for (const contract of [ingestionContract, reprocessContract, sourceCredentialsC
   for (const value of Object.values(contract)) {
     if (!(value instanceof z.ZodType)) continue;
     void value.safeParse;
+    void value.parse;
     Object.freeze(value);
   }
 }

@@ -28,6 +28,7 @@ function readUuid(text: string): boolean {
   }
   return true;
 }
+
 const NO_ID = 0;
 const UUID_ID = 1;
 const OTHER_ID = 2;
