@@ -29,9 +29,13 @@ function sourceFingerprint(): string {
 export async function bundleWorkflows(log?: (line: string) => void): Promise<{ code: string }> {
   const quiet = (level: string) => (message: string) => log?.(`bundler ${level}: ${message}`);
   const silent = () => undefined;
+  const workflowModule = (name: string) => path.join(workflowsDir, `${name}.${runsCompiled ? 'js' : 'ts'}`);
   return bundleWorkflowCode({
-    workflowsPath: path.join(workflowsDir, runsCompiled ? 'index.js' : 'index.ts'),
-    preloadModules: [path.join(workflowsDir, runsCompiled ? 'shared-libraries.js' : 'shared-libraries.ts')],
+    workflowsPath: workflowModule('index'),
+    // Loaded once and shared by every workflow the worker holds, instead of once per workflow: the
+    // libraries and contracts (see shared-libraries.ts), and the workflows themselves, whose modules
+    // hold nothing of a workflow's own at their top level (the workflow bundle's test keeps it so).
+    preloadModules: [workflowModule('shared-libraries'), workflowModule('index')],
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: quiet('warning'), error: quiet('error') },
     // The worker needs the bundle's source map inline, and its workflow thread parses it for stack traces:
     // lines of the sources, without their text (the default map carried all of it, 1.4 MB, parsed in two

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { z } from 'zod';
 import { loadConfig } from '../../config/env.js';
-import { eventApiOptionsSchema, feedsSchema, MAX_FEEDS, startEventApi, startEventFeeds } from '../../generator-api/index.js';
+import { eventApiOptionsSchema, feedsSchema, MAX_FEEDS } from '../../generator-api/options.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { onStopRequest } from '../../lifecycle/stop-request.js';
 import { parseOption } from '../options.js';
@@ -72,6 +72,8 @@ export function apiCommand(): Command {
         parseOption(flagOf(name), eventApiOptionsSchema.shape[name as OptionName] as z.ZodType, value);
       }
       const log = createLogger('api', config.LOG_LEVEL);
+      // Loaded here: every other command (the worker's among them) runs without the event API's code.
+      const { startEventApi, startEventFeeds } = await import('../../generator-api/index.js');
       const api = feedCount === undefined ? await startEventApi(eventApiOptionsSchema.parse(given), log) : await startEventFeeds(feedCount, given, log);
       await new Promise<string>((resolve) => onStopRequest(resolve));
       await api.close();

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { INGEST_MODES, streamNameSchema, type IngestMode, type StreamStatus } from '../../contracts/ingestion.js';
 import { parseOption } from '../options.js';
 import type * as ControlModule from '../../clients/ingestion-control.js';
-import { configuredSourceUrl, resolveStreamSpec, type StreamFlags } from '../stream-spec.js';
+import type { StreamFlags } from '../stream-spec.js';
 import { withTemporalClient } from '../with-temporal.js';
 import { formatStatus, formatStatusTable } from './status-format.js';
 
@@ -32,7 +32,9 @@ function selectorOf(flags: SelectorFlags): Selector {
   return { stream: flags.stream === undefined ? undefined : parseOption('--stream', streamNameSchema, flags.stream), all: flags.all, mode: flags.mode };
 }
 
-function specOf(config: StackConfig, flags: StreamFlags) {
+/** The stream a command names, from its flags and the streams file (its YAML parser loaded only then). */
+async function specOf(config: StackConfig, flags: StreamFlags) {
+  const { resolveStreamSpec } = await import('../stream-spec.js');
   return resolveStreamSpec(config, { ...flags, source: flags.source === undefined ? undefined : parseOption('--source', sourceUrl, flags.source) });
 }
 
@@ -57,13 +59,17 @@ export function ingestCommand(): Command {
     .action(async (options: StreamFlags & { from?: string; all?: boolean }) =>
       withClient(async (client, config, control) => {
         if (options.all) {
-          const [{ loadStreamsFile, singleFeed, streamsFilePath }, { reconcileStreams }] = await Promise.all([import('../../config/streams.js'), import('../../stack/streams-reconcile.js')]);
+          const [{ loadStreamsFile, singleFeed, streamsFilePath }, { reconcileStreams }, { configuredSourceUrl }] = await Promise.all([
+            import('../../config/streams.js'),
+            import('../../stack/streams-reconcile.js'),
+            import('../stream-spec.js'),
+          ]);
           const file = streamsFilePath(config);
           await reconcileStreams(client, config, file ? loadStreamsFile(file, config) : singleFeed(config, configuredSourceUrl(config)), console.log);
           return;
         }
         const fromOffset = options.from === undefined ? undefined : parseOption('--from', offset, options.from);
-        const spec = specOf(config, options);
+        const spec = await specOf(config, options);
         const outcome = await control.ensureStreamRunning(client, config, { stream: spec.name, mode: spec.mode, sourceUrl: spec.sourceUrl, tuning: spec.tuning, tokenEnv: spec.tokenEnv, fromOffset });
         if (outcome.created) console.log(`started ${outcome.workflowId}: stream ${spec.name} (${spec.mode}) from ${spec.sourceUrl}`);
         else if (outcome.running.mode !== spec.mode)
@@ -80,7 +86,7 @@ export function ingestCommand(): Command {
     .addOption(new Option('--mode <mode>', 'realtime or polling (default: the streams file entry, else realtime)').choices(INGEST_MODES))
     .action(async (options: StreamFlags) =>
       withClient(async (client, config, control) => {
-        const spec = specOf(config, options);
+        const spec = await specOf(config, options);
         const { stopped, workflowId } = await control.restartStream(client, config, { stream: spec.name, mode: spec.mode, sourceUrl: spec.sourceUrl, tuning: spec.tuning, tokenEnv: spec.tokenEnv });
         console.log(`stopped ${stopped.workflowId} (${stopped.mode}, ${stopped.sourceUrl}) at offset ${stopped.position.offset} (epoch ${stopped.position.epoch})`);
         const sameSource = stopped.sourceUrl === spec.sourceUrl;

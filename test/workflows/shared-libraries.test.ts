@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import vm from 'node:vm';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../config/env.js';
+import { loadConfig, projectRoot } from '../../config/env.js';
 import { loadWorkflowBundle } from '../../worker/workflow-bundle.js';
 
 /**
@@ -31,13 +33,32 @@ function modulesPerWorkflow(code: string): { own: string[]; shared: string[] } {
   return { own: [...workflow.keys()].map(String), shared: [...shared.keys()].map(String) };
 }
 
+/** The modules the bundle takes from this project: the workflows and what they import of ours. */
+const OWN_BUNDLED = ['workflows', 'contracts', 'events'].flatMap((dir) =>
+  readdirSync(path.join(projectRoot, dir))
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => path.join(dir, file)),
+);
+
 describe('the workflow bundle', () => {
-  it('shares zod and the contracts between workflows instead of loading them again for each workflow a worker holds', async () => {
+  it('loads every module once for all the workflows a worker holds: zod, the contracts and the workflows themselves', async () => {
     const { codePath } = await loadWorkflowBundle(loadConfig().DATA_DIR);
     const { own, shared } = modulesPerWorkflow(readFileSync(codePath, 'utf8'));
-    expect(own.some((id) => id.includes('/workflows/'))).toBe(true);
-    expect(own.filter((id) => id.includes('node_modules/zod/') || id.includes('/contracts/'))).toEqual([]);
+    expect(own).toEqual([]);
     expect(shared.some((id) => id.includes('node_modules/zod/'))).toBe(true);
     expect(shared.filter((id) => id.includes('/contracts/')).sort()).toEqual(['./contracts/ingestion.ts', './contracts/reprocess.ts', './contracts/source-credentials.ts']);
+    expect(shared).toEqual(expect.arrayContaining(['./workflows/index.ts', './workflows/stream-ingestion.ts', './node_modules/@temporalio/workflow/lib/index.js']));
+  });
+
+  it('keeps no state at the top of a bundled module of ours: what every workflow shares must not change', () => {
+    // The SDK deep-freezes what it shares, so a write into a shared object throws; a top-level `let`
+    // or `var` would not, and one workflow would see what another left there.
+    const mutable = OWN_BUNDLED.flatMap((file) => {
+      const source = ts.createSourceFile(file, readFileSync(path.join(projectRoot, file), 'utf8'), ts.ScriptTarget.Latest);
+      return source.statements
+        .filter((statement) => ts.isVariableStatement(statement) && !(statement.declarationList.flags & ts.NodeFlags.Const))
+        .map((statement) => `${file}: ${statement.getText(source).split('\n')[0]}`);
+    });
+    expect(mutable).toEqual([]);
   });
 });
