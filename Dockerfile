@@ -19,7 +19,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     RESTAURANT_STACK_COMPILED=1 \
     LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
-    MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2
+    MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2
 WORKDIR /app
 # Nothing in the stack needs an install script (the Temporal core bridge ships its binaries in the package).
 COPY package.json package-lock.json ./

@@ -23,14 +23,15 @@ export const COMPONENT_NODE_FLAGS: Record<'worker' | 'api', readonly string[]> =
 const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/local/lib/libjemalloc.so.2'];
 
 /**
- * jemalloc for the worker, as the image runs it (Dockerfile): it returns what it frees within a second
- * (`dirty_decay_ms`), from a thread of its own, out of two arenas. With glibc's malloc the worker's
- * memory outside the V8 heaps kept growing with its feeds (Temporal's core, Node's sockets and
- * buffers: ~0.6 MB a feed): 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–300 MB
- * against 391–418. `MALLOC_ARENA_MAX=2` alone was no steady gain, nor jemalloc's defaults on one
- * feed (bench/README.md).
+ * jemalloc for the worker, as the image runs it (Dockerfile): it returns a page as soon as it is free
+ * (`dirty_decay_ms:0`), out of two arenas. With glibc's malloc the worker's memory outside the V8
+ * heaps kept growing with its feeds (Temporal's core, Node's sockets and buffers: ~0.6 MB a feed):
+ * 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–300 MB against 391–418.
+ * `MALLOC_ARENA_MAX=2` alone was no steady gain, nor jemalloc's defaults on one feed. Returning pages
+ * at once rather than within a second took one feed at full speed from 203–210 MB to 199–200, at the
+ * same CPU per event (bench/README.md).
  */
-export const WORKER_MALLOC_CONF = 'background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2';
+export const WORKER_MALLOC_CONF = 'dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2';
 
 /**
  * The environment a component runs with beyond the stack's own settings: the worker gets jemalloc when
