@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 
 /**
  * After each full collection V8 lets the worker's heap grow to up to ~4× its live data before the
- * next; twice (with the 8 MB young generation) kept a worker of 200 feeds ~100 MB smaller and one of
+ * next; twice (with an 8 MB young generation, 4 MB now) kept a worker of 200 feeds ~100 MB smaller and one of
  * a feed at full speed ~110 MB smaller, at no CPU cost measurable on that feed (stack/node-flags.ts
  * has the figures). Set at start rather than on the command line, so the worker keeps it however it
  * is launched: V8 reads it at every collection, and NODE_OPTIONS may not carry it.
