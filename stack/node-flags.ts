@@ -29,8 +29,9 @@ const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/
  * heaps kept growing with its feeds (Temporal's core, Node's sockets and buffers: ~0.6 MB a feed):
  * 200 quiet feeds, bench quick runs in the same hour, peak RSS 297–300 MB against 391–418.
  * `MALLOC_ARENA_MAX=2` alone was no steady gain, nor jemalloc's defaults on one feed. Returning pages
- * at once rather than within a second took one feed at full speed from 203–210 MB to 199–200, at the
- * same CPU per event (bench/README.md).
+ * at once rather than within a second (from a decay thread) took one feed at full speed from 204–207 MB
+ * to 198–201, at 28.5–37.1 µs of worker CPU per event against 29.8–33.4 (four interleaved runs each;
+ * the means 33.5 and 31.6 differ by less than the runs spread, see bench/README.md).
  */
 export const WORKER_MALLOC_CONF = 'dirty_decay_ms:0,muzzy_decay_ms:0,narenas:2';
 
