@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
  * Growing to 1.5× only (`--heap-growing-percent=50`) held it at 206–211 MB but cost 54–65 µs per
  * event; the bounds the worker once had (`--max-old-space-size=160 --max-semi-space-size=8`) cost
  * 40–43 µs against 31 then, most of it marking. A 4 MB young generation rather than 8: 194 MB against
- * 197–202, at 32–33 µs an event against 32–36 (same hour, interleaved).
+ * 197–202, at 31.7–33.3 µs an event against 31.7–35.5 (same hour, interleaved).
  */
 export const COMPONENT_NODE_FLAGS: Record<'worker' | 'api', readonly string[]> = {
   worker: ['--max-semi-space-size=2'],
