@@ -11,7 +11,7 @@ const workflowsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..
 /** Where `npm run build` puts the bundle of the compiled workflows: dist/workflow-bundle.js. */
 export const PREBUILT_BUNDLE = path.join(projectRoot, 'dist', 'workflow-bundle.js');
 /** The workflows and the modules they bundle: the contracts' schemas and the issue formatter in events/. */
-const BUNDLED_DIRS = [workflowsDir, path.join(workflowsDir, '..', 'contracts'), path.join(workflowsDir, '..', 'events')];
+export const BUNDLED_DIRS = [workflowsDir, path.join(workflowsDir, '..', 'contracts'), path.join(workflowsDir, '..', 'events')];
 
 function sourceFingerprint(): string {
   const hash = createHash('sha256');

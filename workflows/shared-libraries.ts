@@ -1,10 +1,10 @@
 /**
  * Libraries and contracts every workflow of a worker shares instead of loading its own copy. The
- * bundle preloads this module, and what it loads, once (`preloadModules`), while the workflows' own
- * modules are loaded again for each workflow the worker holds: zod cost each workflow ~0.7 MB and
- * ~50 ms, the contracts' schemas another ~155 KB and ~8 ms, so a worker holding hundreds of stream
- * workflows carried hundreds of MB of them (the workflow bundle's test fails when a workflow loads
- * either for itself).
+ * bundle preloads this module, and what it loads, once (`preloadModules`, beside the workflows
+ * themselves: worker/workflow-bundle.ts); loaded for each workflow the worker holds, zod cost each
+ * ~0.7 MB and ~50 ms, the contracts' schemas another ~155 KB and ~8 ms, so a worker holding hundreds
+ * of stream workflows carried hundreds of MB of them (the workflow bundle's test fails when a
+ * workflow loads any module for itself).
  *
  * The SDK deep-freezes what it preloads. zod settles its defaults (locale, memoizer) when it builds
  * its first schema, so one is built and used here, before the freeze. And zod writes inside a schema

@@ -4,7 +4,7 @@ import vm from 'node:vm';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../config/env.js';
-import { loadWorkflowBundle } from '../../worker/workflow-bundle.js';
+import { BUNDLED_DIRS, loadWorkflowBundle } from '../../worker/workflow-bundle.js';
 
 /**
  * Loads the worker's workflow bundle as the SDK's reusable V8 context does: modules loaded while the
@@ -33,11 +33,11 @@ function modulesPerWorkflow(code: string): { own: string[]; shared: string[] } {
   return { own: [...workflow.keys()].map(String), shared: [...shared.keys()].map(String) };
 }
 
-/** The modules the bundle takes from this project: the workflows and what they import of ours. */
-const OWN_BUNDLED = ['workflows', 'contracts', 'events'].flatMap((dir) =>
-  readdirSync(path.join(projectRoot, dir))
+/** The modules the bundle may take from this project: the workflows and what they import of ours. */
+const OWN_BUNDLED = BUNDLED_DIRS.flatMap((dir) =>
+  readdirSync(dir)
     .filter((file) => file.endsWith('.ts'))
-    .map((file) => path.join(dir, file)),
+    .map((file) => path.relative(projectRoot, path.join(dir, file))),
 );
 
 describe('the workflow bundle', () => {
